@@ -48,8 +48,11 @@ LT_FN(binary) {
   auto& a = tensorArg(info, 1, "a");
   bool bt = isTensor(info[2]);
   at::Tensor b = bt ? tensorArg(info, 2, "b") : at::Tensor();
-  at::Scalar bs = bt ? at::Scalar(0) : at::Scalar(numArg(info, 2, "b"));
-  double alpha = numArg(info, 3, "alpha");
+  // Integer tensors need integer scalars (libtorch refuses to cast a double into them).
+  bool integral = !a.is_floating_point();
+  auto scalarOf = [&](double v) { return integral && v == static_cast<double>(static_cast<int64_t>(v)) ? at::Scalar(static_cast<int64_t>(v)) : at::Scalar(v); };
+  at::Scalar bs = bt ? at::Scalar(0) : scalarOf(numArg(info, 2, "b"));
+  at::Scalar alpha = scalarOf(numArg(info, 3, "alpha"));
   bool inplace = boolArg(info, 4, "inplace");
   if (inplace) {
     if (name == "add") bt ? a.add_(b, alpha) : a.add_(bs, alpha);
