@@ -11,15 +11,6 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   schedule: () => import('./commands/schedule.js'),
   import: () => import('./commands/import.js'),
   data: () => import('./commands/data.js'),
-  train: () => import('./commands/train.js'),
-  eval: () => import('./commands/eval.js'),
-  'range-test': () => import('./commands/range-test.js'),
-  compare: () => import('./commands/compare.js'),
-  interpolate: () => import('./commands/interpolate.js'),
-  report: () => import('./commands/report.js'),
-  serve: () => import('./commands/serve.js'),
-  reproduce: () => import('./commands/reproduce.js'),
-  demo: () => import('./commands/demo.js'),
 };
 
 export function makeIO(jsonMode: boolean): CommandIO {

@@ -16,7 +16,7 @@ export interface EnumOpt<C extends string = string> extends Base { type: 'enum';
 export type OptSpec = StringOpt | NumberOpt | IntOpt | BoolOpt | ListOpt | StringListOpt | EnumOpt;
 export type OptTable = Record<string, OptSpec>;
 
-type ValueOf<S> = S extends EnumOpt<infer C> ? C
+type ValueOf<S> = S extends { type: 'enum'; choices: readonly (infer C)[] } ? C
   : S extends BoolOpt ? boolean
   : S extends NumberOpt | IntOpt ? number
   : S extends ListOpt ? number[]
