@@ -93,6 +93,7 @@ describe('data fetch', { timeout: 60_000 }, () => {
       await checkExtracted(dataDir);
       const again = await fetchDataset(opts(dataDir, { from: s.url }));
       assert.equal(again.alreadyPresent, true);
+      assert.deepEqual([again.train, again.test], [200, 20]);
       assert.equal(s.requests.length, 1);
     } finally { await s.close(); t.done(); }
   });

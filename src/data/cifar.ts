@@ -197,6 +197,13 @@ export async function readCifar(name: CifarName, dataDir: string, opts: CifarRea
   return { train, test, classes };
 }
 
+/** Record counts of an extracted folder from the file sizes alone (no labels checked). */
+export async function countRecords(name: CifarName, folder: string): Promise<{ train: number; test: number }> {
+  const layout = cifarLayout(name);
+  const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0);
+  return { train: sum(await recordCounts(layout, folder, layout.train)), test: sum(await recordCounts(layout, folder, layout.test)) };
+}
+
 /** Checks an extracted folder (used by fetch before it is moved into place): sizes, labels, names. */
 export async function verifyCifarFolder(name: CifarName, folder: string): Promise<{ train: number; test: number }> {
   const layout = cifarLayout(name);

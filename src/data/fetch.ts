@@ -1,7 +1,7 @@
 /**
  * `losstopo data fetch`: get the official CIFAR binary archive, verify it, extract it atomically.
  *
- * 1. If DATA_DIR/<folder>/ already exists, nothing is done.
+ * 1. If DATA_DIR/<folder>/ already exists, nothing is done (its file sizes are checked and counted).
  * 2. The archive is a local file (`from` a path) or downloaded (`from` a URL; default the official
  *    URL) into DATA_DIR/<archive>.part. An interrupted download resumes with an HTTP Range request
  *    (automatically up to `retries` times, and again on the next run, which finds the .part file);
@@ -24,7 +24,7 @@ import * as tar from 'tar';
 import { LosstopoError, isLosstopoError } from '../errors.js';
 import { Progress } from '../util/progress.js';
 import type { CifarName } from './cifar.js';
-import { cifarLayout, verifyCifarFolder } from './cifar.js';
+import { cifarLayout, countRecords, verifyCifarFolder } from './cifar.js';
 
 export interface FetchOptions {
   dataset: CifarName;
@@ -174,7 +174,8 @@ export async function fetchDataset(opts: FetchOptions): Promise<FetchResult> {
   const dataDir = opts.dataDir;
   const dir = join(dataDir, layout.folder);
   if (await exists(dir)) {
-    return { dataset: opts.dataset, dir, archive: null, md5: null, downloaded: 0, resumedFrom: 0, alreadyPresent: true, train: -1, test: -1 };
+    const counts = await countRecords(opts.dataset, dir);
+    return { dataset: opts.dataset, dir, archive: null, md5: null, downloaded: 0, resumedFrom: 0, alreadyPresent: true, ...counts };
   }
   try { await mkdir(dataDir, { recursive: true }); } catch (e) {
     throw new LosstopoError({ code: 'data_error', file: dataDir }, `cannot create the data folder: ${(e as Error).message}`);
