@@ -104,3 +104,15 @@ test('native memory stays flat over 500 training steps', () => {
   assert.ok(growthMb < 50, `RSS grew by ${growthMb.toFixed(1)} MB over 500 steps`);
   m.dispose(); x.dispose(); y.dispose();
 });
+
+test('inference with batch norm folded into the convolutions equals the unfolded eval forward', () => noLeak(() => tidy(() => {
+  const m = buildModel(resolveModel('resnet8', { shortcut: 'projection' }), 7);
+  const x = randn([6, 3, 32, 32], new Generator(8));
+  // A few training forwards give non-trivial running statistics.
+  noGrad(() => { for (let i = 0; i < 3; i++) m.train().forward(x.mul(i + 1)); });
+  m.eval();
+  const unfolded = m.forward(x).toFloat64(); // autograd on: the plain conv -> BN path
+  const folded = noGrad(() => m.forward(x)).toFloat64();
+  folded.forEach((v, i) => assert.ok(Math.abs(v - unfolded[i]!) < 1e-4 * Math.max(1, Math.abs(unfolded[i]!)), `logit ${i}: ${v} vs ${unfolded[i]}`));
+  m.dispose();
+})));

@@ -12,7 +12,7 @@
  * Parameter names follow PyTorch (`layer2.0.conv1.weight`, `layer2.0.shortcut.0.weight`, `fc.bias`).
  */
 import {
-  BatchNorm2d, Conv2d, Generator, Linear, Module, Sequential, Tensor, avgPool2d, cat, globalAvgPool, pad, zeros,
+  BatchNorm2d, Conv2d, Generator, Linear, Module, Sequential, Tensor, avgPool2d, cat, conv2d, globalAvgPool, isGradEnabled, pad, zeros,
   type Init, type MemoryFormat,
 } from '../engine/index.js';
 import { LosstopoError } from '../errors.js';
@@ -64,6 +64,30 @@ export function stagesForDepth(depth: number): number[] {
 
 export const depthOf = (stages: readonly number[]): number => 2 * stages.reduce((a, b) => a + b, 0) + 2;
 
+/**
+ * conv followed by batch norm. In inference (eval mode, no autograd) the BN is folded into the
+ * convolution: w' = w * g/sqrt(v+eps), b' = b - m * g/sqrt(v+eps), which skips a pass over the
+ * activations. Folding is recomputed each call (it costs a few small ops) so it is always in
+ * step with the weights, which interpolation changes between calls.
+ */
+export function convBn(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
+  if (bn.training || isGradEnabled() || conv.bias) {
+    const c = conv.forward(x);
+    const out = bn.forward(c);
+    c.dispose();
+    return out;
+  }
+  const scale = bn.runningVar.add(bn.cfg.eps).sqrt();
+  const inv = bn.weight ? bn.weight.div(scale) : scale.pow(-1);
+  scale.dispose();
+  const w = conv.weight.mul(inv.reshape([-1, 1, 1, 1]));
+  const shift = bn.runningMean.mul(inv);
+  const b = bn.bias ? bn.bias.sub(shift) : shift.neg();
+  const out = conv2d(x, w, b, conv.opts);
+  for (const t of [inv, w, shift, b]) t.dispose();
+  return out;
+}
+
 class AvgPoolShortcut extends Module {
   constructor(private readonly extra: number) { super(); }
   forward(x: Tensor): Tensor {
@@ -105,11 +129,10 @@ export class BasicBlock extends Module {
     else this.shortcut = this.registerModule('shortcut', new SubsampleShortcut(outCh - inCh));
   }
   forward(x: Tensor): Tensor {
-    const c1 = this.conv1.forward(x);
-    const h = this.bn1.forward(c1); c1.dispose();
+    const h = convBn(this.conv1, this.bn1, x);
     h.relu_();
-    const c2 = this.conv2.forward(h); h.dispose();
-    const out = this.bn2.forward(c2); c2.dispose();
+    const out = convBn(this.conv2, this.bn2, h);
+    h.dispose();
     const sc = this.shortcut ? this.shortcut.forward(x) : x;
     out.add_(sc);
     if (sc !== x) sc.dispose();
@@ -145,9 +168,8 @@ export class ResNet extends Module {
   get depth(): number { return depthOf(this.config.stages); }
   forward(x: Tensor): Tensor {
     const xin = this.config.memoryFormat === 'channels_last' && !x.isContiguous('channels_last') ? x.contiguous('channels_last') : x;
-    const c = this.conv1.forward(xin);
+    let h = convBn(this.conv1, this.bn1, xin);
     if (xin !== x) xin.dispose();
-    let h = this.bn1.forward(c); c.dispose();
     h.relu_();
     for (const layer of this.layers) { const next = layer.forward(h); h.dispose(); h = next; }
     const pooled = globalAvgPool(h); h.dispose();
