@@ -40,7 +40,16 @@ const command: Command = {
     }
     const iters = parseIterSpec(values.iters);
     const schedule = makeSchedule(values.policy, pickScheduleOptions(values as Record<string, unknown>));
-    const points: SchedulePointOut[] = iters.map((iter) => ({ iter, ...schedule(iter) }));
+    let points: SchedulePointOut[];
+    try {
+      points = iters.map((iter) => ({ iter, ...schedule(iter) }));
+    } catch (e) {
+      // A schedule undefined past its end (one_cycle after total_steps) names the iteration.
+      if (e instanceof LosstopoError && e.info.path === 'iter') {
+        throw new LosstopoError({ ...e.info, path: '--iters' }, e.message.replace('total_steps', '--total-steps'));
+      }
+      throw e;
+    }
     if (json) {
       io.json({ policy: values.policy, points });
       return 0;
