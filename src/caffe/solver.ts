@@ -96,7 +96,7 @@ function typeName(t: FieldType): string {
 }
 
 function shown(v: PValue): unknown {
-  return v.kind === 'message' ? '{...}' : v.kind === 'number' ? v.raw : v.value;
+  return v.kind === 'message' ? '{...}' : v.value;
 }
 
 /** Checks one field's value against its declared type; returns the plain value. */
