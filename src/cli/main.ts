@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   schedule: () => import('./commands/schedule.js'),
   import: () => import('./commands/import.js'),
   data: () => import('./commands/data.js'),
+  train: () => import('./commands/train.js'),
 };
 
 export function makeIO(jsonMode: boolean): CommandIO {
