@@ -21,7 +21,7 @@ const kinds = {
 type Kind = keyof typeof kinds;
 
 const table = {} as const;
-const summary = 'Import Caffe files: training logs (caffe-log) and solver definitions (caffe-solver)';
+const summary = 'import Caffe files: training logs (caffe-log) and solver definitions (caffe-solver)';
 const usage = `<${Object.keys(kinds).join('|')}> FILE [--json]`;
 
 const fmt = (v: number | null): string => (v === null ? '-' : Number.isFinite(v) ? String(Number(v.toPrecision(6))) : String(v));

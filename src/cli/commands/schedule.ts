@@ -15,7 +15,7 @@ const table = {
   plot: { type: 'string', description: 'write an SVG plot (needs the report module; not available yet)' },
 } as const;
 
-const summary = 'Evaluate an LR/momentum schedule (Caffe, CLR, PyTorch, fastai policies) at chosen iterations';
+const summary = 'evaluate an LR/momentum schedule (Caffe, CLR, PyTorch, fastai policies) at chosen iterations';
 
 export interface SchedulePointOut { iter: number; lr: number; momentum: number | null }
 
