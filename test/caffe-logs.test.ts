@@ -1,5 +1,5 @@
 /**
- * The Caffe training-log reader: a synthetic log with the awkward cases (fixtures/caffe/diverged.log),
+ * The Caffe training-log reader: a synthetic log with the awkward cases (fixtures/caffe/diverged-log.txt),
  * every one of the authors' logs in ../shared/reference/caffe-logs (skipped with a reason when that
  * folder is absent), the LR column of those logs recomputed from the solver block of the same log,
  * and `losstopo import` end to end.
@@ -27,7 +27,7 @@ function losstopo(...args: string[]): { code: number | null; stdout: string; std
 }
 
 describe('a synthetic log with the awkward cases', () => {
-  const r = readCaffeLog(fixture('diverged.log'));
+  const r = readCaffeLog(fixture('diverged-log.txt'));
   test('solver block read as protobuf text', () => {
     assert.equal(r.log.solver.lr_policy, 'triangular');
     assert.deepEqual(r.log.solver.test_iter, [10]);
@@ -172,7 +172,7 @@ describe("the authors' logs", { skip: skipLogs }, () => {
 
 describe('losstopo import', () => {
   test('caffe-log --json: exactly {solver, train[{iter, loss, lr}], test[{iter, accuracy, loss}]}', () => {
-    const r = losstopo('import', 'caffe-log', fixture('diverged.log'), '--json');
+    const r = losstopo('import', 'caffe-log', fixture('diverged-log.txt'), '--json');
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
     assert.deepEqual(Object.keys(doc), ['solver', 'train', 'test']);
@@ -180,7 +180,7 @@ describe('losstopo import', () => {
     assert.deepEqual(Object.keys(doc.test[0]), ['iter', 'accuracy', 'loss']);
     assert.equal(doc.train[2].loss, null);
     // warnings go to stderr, one line each
-    assert.match(r.stderr, /diverged\.log:41: test\.accuracy: repeated/);
+    assert.match(r.stderr, /diverged-log\.txt:41: test\.accuracy: repeated/);
   });
   test('caffe-log of a reference log', { skip: skipLogs }, () => {
     const r = losstopo('import', 'caffe-log', `${logsDir}/range3Iter5kFig2b.log`, '--json');
@@ -191,7 +191,7 @@ describe('losstopo import', () => {
     assert.equal(doc.solver.stepsize, 5000);
   });
   test('caffe-log without --json: a readable summary', () => {
-    const r = losstopo('import', 'caffe-log', fixture('diverged.log'));
+    const r = losstopo('import', 'caffe-log', fixture('diverged-log.txt'));
     assert.equal(r.code, 0);
     assert.match(r.stdout, /lr_policy triangular/);
     assert.match(r.stdout, /diverged: loss NaN at iteration 200/);
