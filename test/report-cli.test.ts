@@ -84,7 +84,7 @@ describe('losstopo report', () => {
       assert.ok(!existsSync(join(out, 'stale.txt')), 'the earlier report was replaced as a whole');
       assert.ok(existsSync(join(out, 'range-test-accuracy.svg')) && existsSync(join(out, 'range-test-loss.png')));
       const html = readFileSync(join(out, 'index.html'), 'utf8');
-      assert.ok(html.includes('Range-test suggestions') && html.includes('minLr 0.05'));
+      assert.ok(html.includes('Range-test suggestions') && html.includes('baseLr 0.05, maxLr 0.8, steepest 0.2'));
     } finally { t.done(); }
   });
 

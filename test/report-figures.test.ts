@@ -140,8 +140,8 @@ describe('rendered figures', () => {
     const tx = texts(svg);
     for (const s of ['Learning rate', 'Test accuracy (%)', 'resnet56 range 0-1.0', 'resnet20 range 0-1.0']) assert.ok(tx.includes(s), s);
     const loss = texts(await renderSvg(byId('range-test-loss').spec));
-    for (const s of ['Smoothed training loss (log scale)', 'minLr', 'maxLr']) assert.ok(loss.includes(s), s);
-    assert.ok(!loss.includes('note'), 'non-LR suggestions are not drawn');
+    for (const s of ['Smoothed training loss (log scale)', 'baseLr', 'maxLr', 'steepest']) assert.ok(loss.includes(s), s);
+    assert.ok(!loss.includes('valley'), 'null suggestions are not drawn');
   });
 
   it('interpolation: loss and accuracy panels against alpha, training and test splits', async () => {

@@ -108,9 +108,10 @@ describe('readRun', () => {
     const t = tempDir();
     try {
       const rt = readRun(writeRangeTest(join(t.dir, 'rt'), { iters: 100 }));
-      assert.equal(rt.rangeTest!.points.length, 100);
-      assert.equal(rt.rangeTest!.points.filter((p) => p.testAccuracy !== undefined).length, 5);
-      assert.deepEqual(Object.keys(rt.rangeTest!.suggestions), ['minLr', 'maxLr', 'note']);
+      assert.equal(rt.rangeTest!.points.length, 101);
+      assert.equal(rt.rangeTest!.points.filter((p) => p.testAccuracy !== undefined).length, 6);
+      assert.ok(Number.isNaN(rt.rangeTest!.points[100]!.trainLoss), 'null loss reads as NaN');
+      assert.deepEqual(Object.keys(rt.rangeTest!.suggestions), ['baseLr', 'maxLr', 'valley', 'steepest']);
       const ip = readRun(writeInterpolation(join(t.dir, 'ip'), { allPairs: true }));
       assert.equal(ip.interpolation!.length, 42);
       assert.deepEqual(ip.allPairs!.labels, ['cycle 1', 'cycle 2', 'cycle 3']);

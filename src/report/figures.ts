@@ -299,11 +299,21 @@ export function rangeTestAccuracyFigure(series: readonly FigureSeries[], o: Figu
   };
 }
 
-/** Numeric LR suggestions of a range test (keys mentioning "lr"), e.g. {"minLr":0.1,"maxLr":3}. */
+/**
+ * LR suggestions of a range test: entries `{"valley": {"lr": 0.3, "rule": ...}}` (losstopo's
+ * range-test.json) or plain numbers under keys that mention "lr" (`{"maxLr": 3}`). Null entries
+ * (no suggestion) are skipped.
+ */
 export function lrSuggestions(r: RangeTestRecord | undefined): { name: string; lr: number }[] {
   if (!r) return [];
-  return Object.entries(r.suggestions).filter(([k, v]) => /lr/i.test(k) && typeof v === 'number' && Number.isFinite(v))
-    .map(([k, v]) => ({ name: k, lr: v as number }));
+  const out: { name: string; lr: number }[] = [];
+  for (const [k, v] of Object.entries(r.suggestions)) {
+    if (typeof v === 'number' && Number.isFinite(v) && /lr/i.test(k)) out.push({ name: k, lr: v });
+    else if (typeof v === 'object' && v !== null && typeof (v as { lr?: unknown }).lr === 'number' && Number.isFinite((v as { lr: number }).lr)) {
+      out.push({ name: k, lr: (v as { lr: number }).lr });
+    }
+  }
+  return out;
 }
 
 /** Smoothed training loss against LR (log), suggestions as vertical rules. */

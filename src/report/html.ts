@@ -51,7 +51,13 @@ interface Column { head: string; title: string; cell: (r: ReportRun) => string |
 
 function suggestionsText(s: Record<string, unknown> | null): string | null {
   if (!s) return null;
-  const parts = Object.entries(s).map(([k, v]) => `${k} ${typeof v === 'number' ? num(v) : JSON.stringify(v)}`);
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(s)) {
+    if (v === null || v === undefined) continue;
+    if (typeof v === 'number') parts.push(`${k} ${num(v)}`);
+    else if (typeof v === 'object' && typeof (v as { lr?: unknown }).lr === 'number') parts.push(`${k} ${num((v as { lr: number }).lr)}`);
+    else if (typeof v === 'string' || typeof v === 'boolean') parts.push(`${k} ${String(v)}`);
+  }
   return parts.length ? parts.join(', ') : null;
 }
 

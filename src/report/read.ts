@@ -202,6 +202,8 @@ export function parseRunInfo(v: unknown, file: string): RunInfo {
   if (typeof v.createdAt === 'string') info.createdAt = v.createdAt;
   if (typeof v.updatedAt === 'string') info.updatedAt = v.updatedAt;
   if (isObj(v.summary)) info.summary = v.summary;
+  if (typeof v.message === 'string') info.message = v.message;
+  if (typeof v.iter === 'number') info.iter = v.iter;
   return info;
 }
 

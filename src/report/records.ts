@@ -17,6 +17,10 @@ export interface RunInfo {
   createdAt?: string;
   updatedAt?: string;
   summary?: Record<string, unknown>;
+  /** Why the run ended as it did (diverged, failed, interrupted), when the writer says. */
+  message?: string;
+  /** Iteration reached, as the writer last recorded it. */
+  iter?: number;
 }
 
 /** One training iteration: `{"iter","lr","momentum","trainLoss"}`. */
