@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   import: () => import('./commands/import.js'),
   data: () => import('./commands/data.js'),
   train: () => import('./commands/train.js'),
+  eval: () => import('./commands/eval.js'),
 };
 
 export function makeIO(jsonMode: boolean): CommandIO {

@@ -57,8 +57,7 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): Safetensor
   let header: Record<string, unknown>;
   try { header = JSON.parse(Buffer.from(buf.subarray(8, 8 + n)).toString('utf8')) as Record<string, unknown>; } catch { return bad('header is not JSON'); }
   const dataStart = 8 + n;
-  // Copy the data section so each typed array is aligned and owns its memory.
-  const data = buf.slice(dataStart);
+  const dataLength = buf.length - dataStart;
   const tensors: SafetensorsFile['tensors'] = new Map();
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
@@ -67,8 +66,9 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): Safetensor
     if (!kind || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) bad(`entry ${name} is malformed`);
     const [b, end] = e.data_offsets!;
     const count = e.shape!.reduce((a, x) => a * x, 1);
-    if (end - b !== count * kind!.size || end > data.length) bad(`entry ${name} has offsets [${b}, ${end}] that do not fit its shape or the file`);
-    const aligned = data.slice(b, end);
+    if (end - b !== count * kind!.size || end > dataLength) bad(`entry ${name} has offsets [${b}, ${end}] that do not fit its shape or the file`);
+    // A copy (Uint8Array.prototype.slice, not Buffer's view) so the typed array is aligned and owns its memory.
+    const aligned = Uint8Array.prototype.slice.call(buf, dataStart + b, dataStart + end);
     tensors.set(name, { dtype: e.dtype!, shape: e.shape!, data: kind!.make(aligned.buffer, 0, count) });
   }
   return { tensors, metadata: (header.__metadata__ as Record<string, string> | undefined) ?? {} };
