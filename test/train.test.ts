@@ -119,7 +119,7 @@ test('bad configuration is one line naming the field and value, and writes nothi
   assert.ok(!existsSync(join(dir, 'x')));
   const r2 = tr(['--policy', 'triangular', '--base-lr', '0.5', '--max-lr', '0.1', '--stepsize', '10', '--out', join(dir, 'y')]);
   assert.equal(r2.code, 2);
-  assert.match(r2.stderr, /max-lr/);
+  assert.match(r2.stderr, /schedule\.maxLr: expected a value >= schedule\.baseLr \(0\.5\), received 0\.1/);
   assert.ok(!existsSync(join(dir, 'y')));
   const r3 = tr(['--batch', '0']);
   assert.match(r3.stderr, /--batch: expected a number >= 1, received "0"/);
