@@ -224,7 +224,7 @@ export function clrBounds(lrs: readonly number[], accs: readonly number[], class
   const chance = 1 / classes;
   const s = movingAverage(accs, 3);
   const peak = Math.max(...s);
-  if (!(peak > chance)) return null;
+  if (!(peak > chance + 0.01)) return null; // never clearly above chance: nothing to suggest
   const rise = chance + 0.1 * (peak - chance);
   const b = s.findIndex((a) => a > rise);
   if (b < 0) return null;
