@@ -132,8 +132,9 @@ export function minimumAlpha(curve: Curve): { alpha: number; loss: number } {
 export function flatnessWidth(curve: Curve, eps: number): Flatness {
   const c = sorted(curve);
   if (!c.length) return { width: 0, left: NaN, right: NaN, bounded: false };
-  let i = 0;
-  for (let k = 1; k < c.length; k++) if (c[k]!.loss < c[i]!.loss) i = k;
+  let i = c.findIndex((p) => Number.isFinite(p.loss));
+  if (i < 0) return { width: 0, left: NaN, right: NaN, bounded: false };
+  for (let k = i + 1; k < c.length; k++) if (c[k]!.loss < c[i]!.loss) i = k;
   const level = c[i]!.loss + eps;
   const cross = (p: { alpha: number; loss: number }, q: { alpha: number; loss: number }): number => p.alpha + ((level - p.loss) / (q.loss - p.loss)) * (q.alpha - p.alpha);
   let l = i, r = i;
