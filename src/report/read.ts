@@ -29,7 +29,7 @@ export const RUN_FILES = {
 
 type Obj = Record<string, unknown>;
 
-interface Where { file: string; line?: number }
+export interface Where { file: string; line?: number }
 
 function bad(where: Where, path: string, what: string, received: unknown): LosstopoError {
   const got = received === undefined ? 'nothing' : typeof received === 'string' ? JSON.stringify(received) : JSON.stringify(received) ?? String(received);
@@ -126,24 +126,34 @@ export interface JsonlChunk<T> {
   missing: boolean;
 }
 
+export interface LinesChunk {
+  /** Complete lines (without their newline) after the offset. */
+  lines: string[];
+  /** Byte offset just after the last complete line; continue from here. */
+  offset: number;
+  /** The file is now shorter than the offset asked for (rewritten or truncated): start again from 0. */
+  shrunk: boolean;
+  /** The file is absent. */
+  missing: boolean;
+}
+
 /**
- * Complete lines (ending in '\n') of a JSONL file after byte `offset`. A malformed complete line
- * throws (file and line named, with `linesBefore` as the count of lines before `offset`).
- * Reads at most `maxBytes` per call (whole lines; a single longer line is read whole).
+ * Complete lines (ending in '\n') of a file after byte `offset`; a last line without its newline
+ * is left for the next call. Reads at most about `maxBytes` (whole lines; one longer line is read
+ * whole).
  */
-export function readJsonlFrom<T>(file: string, offset: number, parse: (v: unknown, where: Where) => T,
-  o: { linesBefore?: number; maxBytes?: number } = {}): JsonlChunk<T> {
-  const linesBefore = o.linesBefore ?? 0;
+export function readLinesFrom(file: string, offset: number, maxBytes = 64 * 1024 * 1024): LinesChunk {
+  const none = (o: Partial<LinesChunk>): LinesChunk => ({ lines: [], offset, shrunk: false, missing: false, ...o });
   let fd: number;
   try { fd = openSync(file, 'r'); } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], offset, lines: linesBefore, shrunk: false, missing: true };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return none({ missing: true });
     throw new LosstopoError({ code: 'invalid_file', file }, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   try {
     const size = fstatSync(fd).size;
-    if (size < offset) return { records: [], offset, lines: linesBefore, shrunk: true, missing: false };
-    if (size === offset) return { records: [], offset, lines: linesBefore, shrunk: false, missing: false };
-    let want = Math.min(size - offset, o.maxBytes ?? 64 * 1024 * 1024);
+    if (size < offset) return none({ shrunk: true });
+    if (size === offset) return none({});
+    let want = Math.min(size - offset, maxBytes);
     let buf = Buffer.alloc(want);
     let n = readSync(fd, buf, 0, want, offset);
     let end = buf.lastIndexOf(0x0a, n - 1);
@@ -154,15 +164,37 @@ export function readJsonlFrom<T>(file: string, offset: number, parse: (v: unknow
       n = readSync(fd, buf, 0, want, offset);
       end = buf.lastIndexOf(0x0a, n - 1);
     }
-    if (end < 0) return { records: [], offset, lines: linesBefore, shrunk: false, missing: false };
+    if (end < 0) return none({});
     // '\n' never occurs inside a UTF-8 multi-byte sequence, so the cut is a character boundary.
-    const text = buf.subarray(0, end).toString('utf8');
-    const { records } = parseJsonl(text, file, parse, linesBefore + 1, true);
-    const lines = linesBefore + text.split('\n').length;
-    return { records, offset: offset + end + 1, lines, shrunk: false, missing: false };
+    return { lines: buf.subarray(0, end).toString('utf8').split('\n'), offset: offset + end + 1, shrunk: false, missing: false };
   } finally {
     closeSync(fd);
   }
+}
+
+export interface JsonlChunk<T> {
+  records: T[];
+  /** Byte offset just after the last complete line read; continue from here. */
+  offset: number;
+  /** Lines up to `offset`, so the next call passes it as `linesBefore`. */
+  lines: number;
+  /** The file is now shorter than the offset asked for (rewritten or truncated): start again from 0. */
+  shrunk: boolean;
+  /** The file is absent. */
+  missing: boolean;
+}
+
+/**
+ * Complete lines of a JSONL file after byte `offset`, parsed. A malformed complete line throws
+ * (file and line named; `linesBefore` counts the lines before `offset`).
+ */
+export function readJsonlFrom<T>(file: string, offset: number, parse: (v: unknown, where: Where) => T,
+  o: { linesBefore?: number; maxBytes?: number } = {}): JsonlChunk<T> {
+  const linesBefore = o.linesBefore ?? 0;
+  const c = readLinesFrom(file, offset, o.maxBytes);
+  if (c.lines.length === 0) return { records: [], offset: c.offset, lines: linesBefore, shrunk: c.shrunk, missing: c.missing };
+  const { records } = parseJsonl(c.lines.join('\n'), file, parse, linesBefore + 1, true);
+  return { records, offset: c.offset, lines: linesBefore + c.lines.length, shrunk: false, missing: false };
 }
 
 function readText(file: string): string {
