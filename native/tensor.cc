@@ -195,8 +195,14 @@ LT_FN(fromData) {
   if (numel != static_cast<int64_t>(ta.ElementLength()))
     throw ArgError("shape", "shape holds " + std::to_string(numel) + " elements but the data has " + std::to_string(ta.ElementLength()));
   auto t = at::empty(shape, at::TensorOptions().dtype(st));
-  auto ab = ta.ArrayBuffer();
-  std::memcpy(t.data_ptr(), static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset(), numel * t.element_size());
+  // napi_get_typedarray_info gives the element pointer for ArrayBuffer and SharedArrayBuffer
+  // backings alike (the prefetch loader hands over shared memory).
+  napi_typedarray_type tt;
+  size_t len, off;
+  void* src = nullptr;
+  napi_value backing;
+  NAPI_THROW_IF_FAILED(info.Env(), napi_get_typedarray_info(info.Env(), ta, &tt, &len, &src, &backing, &off), Napi::Value());
+  if (numel) std::memcpy(t.data_ptr(), src, numel * t.element_size());
   return wrap(info.Env(), t);
 }
 

@@ -17,6 +17,7 @@ import { scheduleFromConfig, type Schedule } from '../schedules/index.js';
 import { LosstopoError } from '../errors.js';
 import { dataConfigOf, modelConfigOf, type TrainConfig } from './config.js';
 import { batchTensors, evaluate, type EvalResult } from './evaluate.js';
+import { PrefetchLoader } from '../data/prefetch.js';
 import { HookList, type EvalLog, type Hooks, type RunEndLog, type StepLog } from './hooks.js';
 import { RunStore } from './runstore.js';
 import { listCheckpoints, loadCheckpoint, loadTrainingState, saveCheckpoint } from './checkpoint.js';
@@ -86,7 +87,9 @@ export async function train(config: TrainConfig, o: TrainOptions = {}): Promise<
   const shape = data.train;
   let startIter = 0;
   let store: RunStore | null = null;
-  let loader = trainLoader(data, { batchSize: config.batch, labelType: 'int64' });
+  // Batches are assembled ahead on a worker thread (see data/prefetch.ts).
+  const spec = trainLoader(data, { batchSize: config.batch, labelType: 'int64' }).spec;
+  let loaderState = { epoch: 0, position: 0 };
   if (o.resume) {
     const ckDir = `${o.resume}/checkpoints`;
     const iters = listCheckpoints(ckDir, true);
@@ -96,13 +99,14 @@ export async function train(config: TrainConfig, o: TrainOptions = {}): Promise<
     model.loadStateDict(ck.state);
     for (const t of ck.state.values()) t.dispose();
     const st = loadTrainingState(ckDir, startIter, optimizer, s.paramNames);
-    loader = trainLoader(data, { batchSize: config.batch, labelType: 'int64', state: st.loader });
+    loaderState = st.loader;
     store = RunStore.reopen(o.resume, st.metricsOffset);
     store.update({ config });
   } else if (o.out) {
     store = RunStore.create(o.out, o.kind ?? 'train', config, config.seed, config.name);
   }
   o.onSetup?.(s);
+  const loader = new PrefetchLoader(spec, loaderState);
 
   const hooks = new HookList(o.hooks ?? []);
   const testLoader = (): BatchLoader => evalLoader(data, 'test', { batchSize: config.evalBatch, labelType: 'int64' });
@@ -205,6 +209,7 @@ export async function train(config: TrainConfig, o: TrainOptions = {}): Promise<
       store?.update({ status: end.status, iter: end.iter, message: end.message, summary });
     }
     store?.close();
+    await loader.close();
     if (!o.keepModel) { model.dispose(); }
   }
   return { status: end.status, iterations: end.iter, finalTest, bestTest, runDir: store?.dir ?? o.out ?? null, ...(end.message ? { message: end.message } : {}), setup: s };
