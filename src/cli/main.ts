@@ -13,6 +13,11 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   data: () => import('./commands/data.js'),
   train: () => import('./commands/train.js'),
   eval: () => import('./commands/eval.js'),
+  'range-test': () => import('./commands/range-test.js'),
+  compare: () => import('./commands/compare.js'),
+  interpolate: () => import('./commands/interpolate.js'),
+  report: () => import('./commands/report.js'),
+  serve: () => import('./commands/serve.js'),
 };
 
 export function makeIO(jsonMode: boolean): CommandIO {
