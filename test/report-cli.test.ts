@@ -6,7 +6,7 @@ import report from '../src/cli/commands/report.js';
 import type { CommandIO } from '../src/cli/command.js';
 import { LosstopoError } from '../src/errors.js';
 import { pngSize } from '../src/report/render.js';
-import { caffeLogText, tempDir, writeInterpolation, writeRangeTest, writeTrainRun } from './fixtures/report/make.js';
+import { caffeLogText, tempDir, writeCompare, writeInterpolation, writeRangeTest, writeTrainRun } from './fixtures/report/make.js';
 
 async function run(argv: string[]): Promise<{ code: number; docs: unknown[]; out: string[]; err: string[] }> {
   const docs: unknown[] = []; const out: string[] = []; const err: string[] = [];
@@ -85,6 +85,20 @@ describe('losstopo report', () => {
       assert.ok(existsSync(join(out, 'range-test-accuracy.svg')) && existsSync(join(out, 'range-test-loss.png')));
       const html = readFileSync(join(out, 'index.html'), 'utf8');
       assert.ok(html.includes('Range-test suggestions') && html.includes('baseLr 0.05, maxLr 0.8, steepest 0.2'));
+    } finally { t.done(); }
+  });
+
+  it('a compare folder stands for the runs inside it', async () => {
+    const t = tempDir();
+    try {
+      const cmp = writeCompare(join(t.dir, 'cmp'));
+      const ip = writeInterpolation(join(t.dir, 'ip'));
+      const out = join(t.dir, 'rep');
+      const { docs } = await run([cmp, ip, '--out', out, '--json']);
+      assert.ok((docs[0] as { figures: string[] }).figures.includes(join(out, 'test-accuracy.svg')));
+      const rj = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { runs: { label: string; path: string }[] };
+      assert.deepEqual(rj.runs.map((r) => r.label), ['resnet56 multistep 0.35', 'resnet56 triangular 0.1-1.0', 'resnet56 interpolation iter-20000↔iter-40000']);
+      assert.deepEqual(rj.runs.map((r) => r.path), [join(cmp, 'baseline'), join(cmp, 'clr'), ip]);
     } finally { t.done(); }
   });
 

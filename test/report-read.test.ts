@@ -168,6 +168,8 @@ describe('labels', () => {
     assert.equal(configLabel(info({ config: { model: 'resnet56', schedule: { policy: 'triangular', baseLr: 0.1, maxLr: 1 } } })), 'resnet56 triangular 0.1-1.0');
     assert.equal(configLabel(info({ config: { model: { stages: [9, 9, 9] }, schedule: { policy: 'multistep', baseLr: 0.35 } } })), 'resnet56 multistep 0.35');
     assert.equal(configLabel(info({ kind: 'range-test', config: { model: 'resnet20', schedule: { policy: 'range', maxLr: 3 } } })), 'resnet20 range 0-3.0');
+    assert.equal(configLabel(info({ kind: 'interpolation', config: { model: { stages: [3, 3, 3] }, from: 'runs/a/checkpoints/iter-20000.safetensors', to: 'runs/a/checkpoints/iter-40000.safetensors' } })),
+      'resnet20 interpolation iter-20000↔iter-40000');
     assert.equal(runLabel(info({ name: 'my run', config: { model: 'resnet56' } }), '/x/y'), 'my run');
     assert.equal(runLabel(info({}), '/runs/abc'), 'abc');
     assert.deepEqual(uniqueLabels([{ label: 'r', dir: '/a/x' }, { label: 'r', dir: '/b/y' }, { label: 's', dir: '/c' }]), ['r [x]', 'r [y]', 's']);

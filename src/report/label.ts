@@ -33,26 +33,44 @@ export function modelLabel(model: unknown): string | undefined {
   return undefined;
 }
 
-/** The LR part of a label: "0.1-1.0" for cyclic and range policies, "0.35" for step decays. */
+/** Policies whose LR starts at base_lr and only decays (Caffe): the label shows base_lr alone. */
+const decaying = new Set(['fixed', 'step', 'multistep', 'exp', 'inv', 'poly', 'sigmoid']);
+/** Policies whose label shows the peak: "one_cycle max 1.0". */
+const peaked = new Set(['one_cycle', 'fit_one_cycle']);
+
+/**
+ * The LR part of a label: "triangular 0.1-1.0" for cyclic and range policies, "multistep 0.35"
+ * for Caffe's decaying ones, "one_cycle max 1.0" for one-cycle.
+ */
 export function scheduleLabel(schedule: unknown): string | undefined {
   if (typeof schedule !== 'object' || schedule === null) return undefined;
   const s = schedule as Record<string, unknown>;
   const policy = typeof s.policy === 'string' ? s.policy : undefined;
   if (!policy) return undefined;
-  const base = s.baseLr, max = s.maxLr;
+  const base = typeof s.baseLr === 'number' ? s.baseLr : undefined, max = typeof s.maxLr === 'number' ? s.maxLr : undefined;
   let lrs: string | undefined;
-  if (typeof max === 'number' && (typeof base === 'number' || policy === 'range')) lrs = `${fmtLr(typeof base === 'number' ? base : 0)}-${fmtLr(max)}`;
-  else if (typeof max === 'number') lrs = `max ${fmtLr(max)}`;
-  else if (typeof base === 'number') lrs = fmtLr(base);
+  if (decaying.has(policy)) lrs = base !== undefined ? fmtLr(base) : undefined;
+  else if (peaked.has(policy)) lrs = max !== undefined ? `max ${fmtLr(max)}` : undefined;
+  else if (max !== undefined && (base !== undefined || policy === 'range')) lrs = `${fmtLr(base ?? 0)}-${fmtLr(max)}`;
+  else if (max !== undefined) lrs = `max ${fmtLr(max)}`;
+  else if (base !== undefined) lrs = fmtLr(base);
   return lrs ? `${policy} ${lrs}` : policy;
 }
 
-/** The label of a run without a name: model, policy and LR range; the kind for interpolations. */
+const stem = (p: unknown): string | undefined =>
+  typeof p === 'string' && p !== '' ? basename(p).replace(/\.safetensors$/, '') || undefined : undefined;
+
+/**
+ * The label of a run without a name: model, policy and LR range; for other kinds the kind, and for
+ * interpolations the two end points ("resnet56 interpolation iter-20000↔iter-40000").
+ */
 export function configLabel(info: RunInfo): string | undefined {
   const c = info.config;
   const parts = [modelLabel(c.model), scheduleLabel(c.schedule)].filter((p): p is string => !!p);
   if (parts.length === 0) return undefined;
   if (info.kind !== 'train' && info.kind !== 'range-test' && !parts.some((p) => p.includes(info.kind))) parts.push(info.kind);
+  const from = stem(c.from), to = stem(c.to);
+  if (info.kind === 'interpolation' && from && to) parts.push(`${from}↔${to}`);
   return parts.join(' ');
 }
 

@@ -13,7 +13,7 @@ import { LosstopoError } from '../errors.js';
 import { type Figure, type FigureOptions, type FigureSeries, allFigures, caffeSeries } from './figures.js';
 import { GENERATOR, type ReportFigureRef, type ReportRun, reportHtml } from './html.js';
 import { colorAt, runLabel, uniqueLabels } from './label.js';
-import { readRun } from './read.js';
+import { readRun, readRunInfo } from './read.js';
 import type { RunRecord } from './records.js';
 import { renderPng, renderSvg, svgSize } from './render.js';
 import { summarizeRun } from './summary.js';
@@ -96,6 +96,23 @@ export interface ReportResult {
   runs: ReportRun[];
 }
 
+/**
+ * Run folders to report: a `compare` folder (the CLR-vs-baseline experiment: OUT/run.json with the
+ * compared runs in subfolders) stands for the runs inside it; other folders stand for themselves.
+ */
+export function expandRunDirs(dirs: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const d of dirs) {
+    const info = readRunInfo(d);
+    if (info.kind !== 'compare') { out.push(d); continue; }
+    const children = readdirSync(d, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && existsSync(join(d, e.name, 'run.json')))
+      .map((e) => join(d, e.name)).sort();
+    if (children.length === 0) out.push(d); else out.push(...children);
+  }
+  return out;
+}
+
 /** Refuses to replace a non-empty folder that is not a losstopo report. */
 function checkOut(out: string): void {
   if (!existsSync(out)) return;
@@ -120,7 +137,7 @@ export async function writeReport(runDirs: readonly string[], outDir: string, o:
   }
   const out = resolve(outDir);
   checkOut(out);
-  const runs = runDirs.map((d) => readRun(d));
+  const runs = expandRunDirs(runDirs).map((d) => readRun(d));
   const caffe: CaffeInput[] = [];
   const caffeNotes: string[] = [];
   for (const file of o.caffeLogs ?? []) {
