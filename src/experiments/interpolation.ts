@@ -148,7 +148,9 @@ export function flatnessWidth(curve: Curve, eps: number): Flatness {
 
 export function summarizeCurve(curve: Curve, eps: number): CurveSummary {
   const m = minimumAlpha(curve);
-  return { barrier: barrierHeight(curve), minAlpha: m.alpha, minLoss: m.loss, flatness: flatnessWidth(curve, eps) };
+  // Without alpha 0 and 1 on the grid there is no barrier to measure (NaN, null in JSON).
+  const ends = curve.some((p) => near(p.alpha, 0)) && curve.some((p) => near(p.alpha, 1));
+  return { barrier: ends ? barrierHeight(curve) : { height: NaN, alpha: NaN }, minAlpha: m.alpha, minLoss: m.loss, flatness: flatnessWidth(curve, eps) };
 }
 
 // --- checkpoints and data ------------------------------------------------------------------------
