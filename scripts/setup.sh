@@ -27,6 +27,11 @@ elif [ ! -f /usr/include/torch/csrc/api/include/torch/torch.h ]; then
   }
 fi
 
+# Figures are rendered to PNG without a browser; their text needs a font.
+if [ ! -d /usr/share/fonts/truetype/dejavu ]; then
+  apt_install fonts-dejavu-core || say "no fonts found: PNG figures will lack text (sudo apt-get install -y fonts-dejavu-core)"
+fi
+
 # 2. npm packages (when package.json or the lockfile changed since the last install).
 if [ ! -f node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ] || { [ -f package-lock.json ] && [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   say "installing npm packages"

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 # why, when Chromium is absent).
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ]; then
   echo "test: installing chromium for the dashboard browser test" >&2
-  (DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 ||
-    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; }) ||
+  (DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core >/dev/null 2>&1; }) ||
     echo "test: could not install chromium; the browser test will skip" >&2
 fi
 npx --no-install tsc --noEmit -p .

@@ -18,6 +18,8 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   interpolate: () => import('./commands/interpolate.js'),
   report: () => import('./commands/report.js'),
   serve: () => import('./commands/serve.js'),
+  reproduce: () => import('./commands/reproduce.js'),
+  demo: () => import('./commands/demo.js'),
 };
 
 export function makeIO(jsonMode: boolean): CommandIO {

