@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { demoPlan, figureIds, plan, scales, type Step } from '../src/reproduce/presets.js';
+import { resolveTrainConfig } from '../src/train/config.js';
+import { resolveCompare } from '../src/experiments/compare.js';
+import { resolveRangeTest } from '../src/experiments/range-test.js';
+
+/** Iterations at which a step's run writes checkpoints (every snapshot, and the end). */
+function checkpointsOf(step: Step): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>();
+  if (step.kind === 'train') {
+    const c = resolveTrainConfig(step.config);
+    const s = new Set<number>([c.maxIter]);
+    if (c.snapshot > 0) for (let i = c.snapshot; i < c.maxIter; i += c.snapshot) s.add(i);
+    out.set(step.dir, s);
+  } else if (step.kind === 'compare') {
+    const r = resolveCompare({ train: step.train, clr: { policy: 'triangular', ...step.clr }, baseline: step.baseline, target: step.target });
+    for (const [name, c] of [['clr', r.clr], ['baseline', r.baseline]] as const) {
+      const s = new Set<number>([c.maxIter]);
+      if (c.snapshot > 0) for (let i = c.snapshot; i < c.maxIter; i += c.snapshot) s.add(i);
+      out.set(`${step.dir}/${name}`, s);
+    }
+  }
+  return out;
+}
+
+for (const scale of scales) {
+  test(`${scale} scale: every step resolves, and every interpolation names checkpoints its runs write`, () => {
+    const plans = scale === 'demo' ? [...plan('demo', figureIds), ...demoPlan(), ...demoPlan('/data')] : plan(scale, figureIds, '/data');
+    // Steps may use checkpoints of runs an earlier figure made (the demo interpolates compare's runs).
+    const written = new Map<string, Set<number>>();
+    for (const p of plans) {
+      for (const step of p.steps) {
+        for (const [k, v] of checkpointsOf(step)) written.set(k, v);
+        if (step.kind === 'range-test') for (const m of step.models) resolveRangeTest({ train: { ...step.train, model: m }, minLr: step.minLr, maxLr: step.maxLr, iters: step.iters });
+        if (step.kind === 'interpolate') {
+          for (const end of [step.from, step.to]) {
+            assert.ok(written.get(end.run)?.has(end.iter), `${p.id}: ${end.run} writes no checkpoint at ${end.iter} (writes ${[...(written.get(end.run) ?? [])].join(', ')})`);
+          }
+        }
+      }
+    }
+  });
+}
+
+test('the cpu scale keeps the paper\'s shapes: one CLR cycle is shorter than the baseline, drops in order', () => {
+  const [fig2b] = plan('cpu', ['fig2b'], '/data');
+  const step = fig2b!.steps[0]!;
+  assert.equal(step.kind, 'compare');
+  if (step.kind !== 'compare') return;
+  assert.equal(step.clr.iters, 2 * step.clr.stepsize);
+  assert.ok(step.clr.iters < step.baseline.iters / 4);
+  assert.deepEqual([...step.baseline.stepvalue].sort((a, b) => a - b), step.baseline.stepvalue);
+  assert.ok(step.baseline.stepvalue.every((v) => v < step.baseline.iters));
+});
