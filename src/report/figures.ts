@@ -369,7 +369,7 @@ export function interpolationFigure(series: readonly FigureSeries[], o: FigureOp
       if (finite(p.accuracy)) acc.push({ run: s.label, split: splitName(p.split), alpha: r6(p.alpha), accuracy: r6(p.accuracy * 100) });
     }
   }
-  const x = { field: 'alpha', type: 'quantitative', title: 'Interpolation coefficient α  (net = α·net1 + (1−α)·net2)', scale: { nice: false }, axis: { tickMinStep: 0.25 } };
+  const x = { field: 'alpha', type: 'quantitative', title: 'Interpolation coefficient α  (net = (1−α)·from + α·to)', scale: { nice: false }, axis: { tickMinStep: 0.25 } };
   const dash = { field: 'split', type: 'nominal', title: 'Split', scale: { domain: ['training', 'test'], range: [[1, 0], [5, 3]] } };
   const ends = { data: { values: [{ alpha: 0 }, { alpha: 1 }] }, mark: { type: 'rule', color: '#999', strokeDash: [2, 2] }, encoding: { x: { field: 'alpha', type: 'quantitative' } } };
   const panel = (values: VlSpec[], y: VlSpec, height: number): VlSpec => ({
@@ -381,7 +381,7 @@ export function interpolationFigure(series: readonly FigureSeries[], o: FigureOp
   if (acc.length) panels.push(panel(acc, { field: 'accuracy', type: 'quantitative', title: 'Accuracy (%)', scale: { zero: false } }, Math.round(op.height * 0.6)));
   return {
     id: 'interpolation', title: 'Interpolation between solutions',
-    caption: 'Loss (top, log axis) and accuracy (bottom) of the networks α·net1 + (1−α)·net2, training split solid and test split dashed; the grey lines mark the two solutions (α = 0 and 1). A single bowl means both lie in one basin (paper Fig. 3a); a peak between them means two distinct minima (Fig. 3b). Test-loss minima offset towards the centre are the regularisation effect the paper notes.',
+    caption: 'Loss (top, log axis) and accuracy (bottom) of the networks (1−α)·from + α·to (α = 0 is the first checkpoint, α = 1 the second), training split solid and test split dashed; the grey lines mark the two solutions (α = 0 and 1). A single bowl means both lie in one basin (paper Fig. 3a); a peak between them means two distinct minima (Fig. 3b). Test-loss minima offset towards the centre are the regularisation effect the paper notes.',
     spec: { ...top, vconcat: panels, spacing: 10, resolve: { scale: { x: 'shared', color: 'shared' } } },
   };
 }

@@ -59,7 +59,7 @@ export interface RangeTestRecord {
   suggestions: Record<string, unknown>;
 }
 
-/** One line of interpolation.jsonl: net = alpha * net1 + (1 - alpha) * net2. */
+/** One line of interpolation.jsonl: net = (1 - alpha) * from + alpha * to. */
 export interface InterpolationRecord {
   alpha: number;
   split: 'train' | 'test';

@@ -7,7 +7,7 @@ import type { EvalRecord, InterpolationRecord, RunRecord, TrainRecord } from './
 
 /** Interpolation numbers for one split (train or test loss against alpha). */
 export interface InterpolationSummary {
-  /** Loss at alpha = 0 (net2) and alpha = 1 (net1), linearly interpolated between samples when needed. */
+  /** Loss at alpha = 0 (the from checkpoint) and alpha = 1 (the to checkpoint), linearly interpolated between samples when needed. */
   lossAt0: number | null;
   lossAt1: number | null;
   /**
