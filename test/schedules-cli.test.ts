@@ -6,6 +6,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 function losstopo(...args: string[]): { code: number | null; stdout: string; stderr: string } {
@@ -82,7 +85,7 @@ describe('bad input: exit 2, nothing on stdout, one line on stderr naming the op
     ['iters missing', ['--policy', 'fixed', '--base-lr', '1'], /--iters: is required/],
     ['bad iters', ['--policy', 'fixed', '--base-lr', '1', '--iters', '10:0'], /--iters: .*received "10:0"/],
     ['past total_steps', ['--policy', 'one_cycle', '--max-lr', '1', '--total-steps', '10', '--iters', '0,11'], /--iters: expected an iteration <= --total-steps \(10\), received 11/],
-    ['--plot is not available yet', ['--policy', 'fixed', '--base-lr', '1', '--iters', '0', '--plot', 'x.svg'], /--plot: plotting needs the report module/],
+    ['--plot not an .svg', ['--policy', 'fixed', '--base-lr', '1', '--iters', '0', '--plot', 'x.png'], /--plot: expected a file name ending in \.svg/],
     ['bad enum', ['--policy', 'cyclic', '--base-lr', '0', '--max-lr', '1', '--mode', 'square', '--iters', '0'], /--mode: expected one of triangular\|triangular2\|exp_range, received "square"/],
   ];
   for (const [name, args, re] of cases) {
@@ -95,4 +98,15 @@ describe('bad input: exit 2, nothing on stdout, one line on stderr naming the op
       assert.match(lines[0]!, re);
     });
   }
+});
+
+test('--plot writes the schedule as an SVG figure with an LR axis', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'losstopo-plot-')), 'oc.svg');
+  const r = losstopo('schedule', '--policy', 'one_cycle', '--max-lr', '1', '--total-steps', '100', '--iters', '0:99:1', '--plot', file, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).points.length, 100);
+  const svg = readFileSync(file, 'utf8');
+  assert.match(svg, /^<svg/);
+  assert.match(svg, /Learning rate/);
+  assert.match(svg, /Iteration/);
 });

@@ -12,7 +12,7 @@ import { parseIterSpec, pickScheduleOptions, scheduleOptions } from '../../sched
 const table = {
   ...scheduleOptions,
   iters: { type: 'string', description: 'iterations to evaluate: 0,100,5000 or start:stop:step (stop included)', required: true },
-  plot: { type: 'string', description: 'write an SVG plot (needs the report module; not available yet)' },
+  plot: { type: 'string', description: 'also write the LR (and momentum) schedule as an SVG figure to this file' },
 } as const;
 
 const summary = 'evaluate an LR/momentum schedule (Caffe, CLR, PyTorch, fastai policies) at chosen iterations';
@@ -34,10 +34,6 @@ const command: Command = {
     if (values.policy === undefined) {
       throw expected('--policy', `a policy (one of ${policyNames.join('|')})`, 'nothing', 'invalid_option');
     }
-    if (values.plot !== undefined) {
-      throw new LosstopoError({ code: 'invalid_option', path: '--plot', received: values.plot },
-        'plotting needs the report module, which is not available yet; use --json and plot the points elsewhere');
-    }
     const iters = parseIterSpec(values.iters);
     const schedule = makeSchedule(values.policy, pickScheduleOptions(values as Record<string, unknown>));
     let points: SchedulePointOut[];
@@ -50,6 +46,7 @@ const command: Command = {
       }
       throw e;
     }
+    if (values.plot !== undefined) await plotSchedule(values.plot, values.policy, points);
     if (json) {
       io.json({ policy: values.policy, points });
       return 0;
@@ -62,3 +59,14 @@ const command: Command = {
   },
 };
 export default command;
+
+/** The schedule as the report's LR figure, written atomically as SVG. */
+async function plotSchedule(file: string, policy: string, points: SchedulePointOut[]): Promise<void> {
+  if (!file.endsWith('.svg')) throw new LosstopoError({ code: 'invalid_option', path: '--plot', received: file }, 'expected a file name ending in .svg');
+  const { lrScheduleFigure, renderSvg, colorAt } = await import('../../report/index.js');
+  const { writeFileAtomic } = await import('../../train/atomic.js');
+  const train = points.map((p) => ({ iter: p.iter, lr: p.lr, momentum: p.momentum, trainLoss: Number.NaN }));
+  const fig = lrScheduleFigure([{ label: policy, color: colorAt(0), source: 'losstopo', kind: 'train', train, evals: [] }]);
+  if (!fig) throw new LosstopoError({ code: 'invalid_option', path: '--iters' }, 'no finite LR to plot');
+  writeFileAtomic(file, await renderSvg(fig.spec));
+}
