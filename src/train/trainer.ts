@@ -79,6 +79,8 @@ export interface TrainOptions {
   onSetup?: (s: TrainSetup) => void;
   /** Keep the model alive after the run (the caller disposes it); default: disposed. */
   keepModel?: boolean;
+  /** Assemble batches ahead on a worker thread (default true); false uses the main thread. */
+  prefetch?: boolean;
 }
 
 export async function train(config: TrainConfig, o: TrainOptions = {}): Promise<TrainResult & { setup: TrainSetup }> {
@@ -106,7 +108,7 @@ export async function train(config: TrainConfig, o: TrainOptions = {}): Promise<
     store = RunStore.create(o.out, o.kind ?? 'train', config, config.seed, config.name);
   }
   o.onSetup?.(s);
-  const loader = new PrefetchLoader(spec, loaderState);
+  const loader = o.prefetch === false ? new BatchLoader(spec, loaderState) : new PrefetchLoader(spec, loaderState);
 
   const hooks = new HookList(o.hooks ?? []);
   const testLoader = (): BatchLoader => evalLoader(data, 'test', { batchSize: config.evalBatch, labelType: 'int64' });
@@ -209,7 +211,7 @@ export async function train(config: TrainConfig, o: TrainOptions = {}): Promise<
       store?.update({ status: end.status, iter: end.iter, message: end.message, summary });
     }
     store?.close();
-    await loader.close();
+    if (loader instanceof PrefetchLoader) await loader.close();
     if (!o.keepModel) { model.dispose(); }
   }
   return { status: end.status, iterations: end.iter, finalTest, bestTest, runDir: store?.dir ?? o.out ?? null, ...(end.message ? { message: end.message } : {}), setup: s };
