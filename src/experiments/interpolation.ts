@@ -18,7 +18,7 @@
  * their metadata holds the model and data configuration, so only the files are needed.
  */
 import { join } from 'node:path';
-import { BatchNorm2d, Tensor, crossEntropy, countCorrect, noGrad, tidy, setThreads } from '../engine/index.js';
+import { BatchNorm2d, Tensor, noGrad, tidy, setThreads } from '../engine/index.js';
 import { BatchLoader, makeBatchSpec, prepareData, subsetTest, type ImageSet, type PreparedData, type ResolvedDataConfig } from '../data/index.js';
 import { buildModel, type ModelConfig } from '../models/registry.js';
 import type { ResNet } from '../models/resnet.js';
@@ -234,25 +234,6 @@ export function recomputeBatchNorm(model: ResNet, data: PreparedData, set: Image
   }
 }
 
-/** Loss and accuracy with train-mode BN (batch statistics), without autograd. */
-function evaluateBatchStats(model: ResNet, loader: BatchLoader, shape: ImageSet): EvalResult {
-  const wasTraining = model.training;
-  model.train();
-  let lossSum = 0, correct = 0, count = 0;
-  try {
-    noGrad(() => {
-      for (const b of loader) tidy(() => {
-        const { x, y } = batchTensors(b, shape);
-        const logits = model.forward(x);
-        lossSum += crossEntropy(logits, y, 'sum').item();
-        correct += countCorrect(logits, y);
-        count += b.n;
-      });
-    });
-  } finally { model.train(wasTraining); }
-  return { loss: lossSum / count, accuracy: correct / count, count };
-}
-
 /** Evaluates the model as loaded, under a BN policy, on the given splits. */
 export function evaluateWithPolicy(model: ResNet, sets: EvalSets, bn: BnPolicy, batch: number, splits: readonly ('train' | 'test')[] = ['train', 'test']): Map<'train' | 'test', EvalResult> {
   if (bn === 'recompute') recomputeBatchNorm(model, sets.data, sets.train, batch);
@@ -260,7 +241,7 @@ export function evaluateWithPolicy(model: ResNet, sets: EvalSets, bn: BnPolicy, 
   for (const s of splits) {
     const set = sets[s];
     const loader = loaderOf(sets.data, set, batch);
-    out.set(s, bn === 'train' ? evaluateBatchStats(model, loader, set) : evaluate(model, loader, set));
+    out.set(s, evaluate(model, loader, set, { batchStatistics: bn === 'train' }));
   }
   return out;
 }

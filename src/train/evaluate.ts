@@ -11,10 +11,14 @@ export function batchTensors(b: Batch, shape: { channels: number; height: number
   return { x, y };
 }
 
-/** Evaluates in eval mode without autograd; restores the previous mode. */
-export function evaluate(model: Module, loader: BatchLoader, shape: { channels: number; height: number; width: number }): EvalResult {
+/**
+ * Evaluates without autograd, in eval mode (running BN statistics) or, with `batchStatistics`, in
+ * train mode (each batch normalised by its own statistics; the running ones are updated as a side
+ * effect). Restores the previous mode.
+ */
+export function evaluate(model: Module, loader: BatchLoader, shape: { channels: number; height: number; width: number }, o: { batchStatistics?: boolean } = {}): EvalResult {
   const wasTraining = model.training;
-  model.eval();
+  model.train(o.batchStatistics ?? false);
   let lossSum = 0, correct = 0, count = 0;
   try {
     noGrad(() => {
