@@ -38,7 +38,7 @@ export const trainOptions = {
   clipGradients: { type: 'number', min: 0, description: 'clip the global gradient norm (0: off)' },
   testInterval: { type: 'int', min: 0, description: `evaluate the test split every N iterations (default ${d.testInterval}; 0: at the end)` },
   testTrainSize: { type: 'int', min: 0, description: 'also evaluate a fixed training subset of N images (default 0)' },
-  display: { type: 'int', min: 1, description: `iterations between progress updates (default ${d.display})` },
+  display: { type: 'int', min: 1, description: `iterations between progress lines when stderr is not a terminal (default ${d.display})` },
   snapshot: { type: 'int', min: 0, description: 'checkpoint every N iterations (default 0: only at the end)' },
   seed: { type: 'int', min: 0, description: `seed of initialisation and data order (default ${d.seed})` },
   threads: { type: 'int', min: 1, description: `libtorch threads (default ${d.threads})` },
@@ -143,7 +143,7 @@ const command: Command = {
       config = configFromFlags(values, given as Set<string>);
     }
     const out = values.resume ?? values.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const r = await train(config, { out: values.resume ? undefined : out, resume: values.resume, hooks: [progressHook('train', values.quiet)], handleSignals: true });
+    const r = await train(config, { out: values.resume ? undefined : out, resume: values.resume, hooks: [progressHook('train', values.quiet, config.display)], handleSignals: true });
     if (r.status !== 'completed') io.err(`losstopo train: run ${r.status}: ${r.message ?? ''} (metrics kept in ${r.runDir}${r.status === 'interrupted' ? `; continue with --resume ${r.runDir}` : ''})`);
     if (json) io.json(summaryDoc(r));
     else io.out(`${r.status}: ${r.iterations} iterations, final test accuracy ${r.finalTest ? (r.finalTest.accuracy * 100).toFixed(2) + '%' : 'n/a'}, best ${r.bestTest ? (r.bestTest.accuracy * 100).toFixed(2) + '% at ' + r.bestTest.iter : 'n/a'}; run folder ${r.runDir}`);
