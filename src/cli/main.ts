@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   'range-test': () => import('./commands/range-test.js'),
   compare: () => import('./commands/compare.js'),
   interpolate: () => import('./commands/interpolate.js'),
+  probe: () => import('./commands/probe.js'),
   report: () => import('./commands/report.js'),
   serve: () => import('./commands/serve.js'),
   reproduce: () => import('./commands/reproduce.js'),
