@@ -52,7 +52,7 @@ const command: Command = {
   async run(argv, io) {
     const [sub, ...rest] = argv;
     if (!sub || sub === '--help' || sub === '-h') {
-      io.out(helpText('probe hessian', this.summary, hessianOptions, usage));
+      io.out(helpText('probe', this.summary, hessianOptions, usage));
       io.out('');
       io.out(helpText('probe slice', 'filter-normalised 1-D/2-D random-direction slices of loss and accuracy', sliceOptions, '--checkpoint FILE [options]'));
       return sub ? 0 : 2;
