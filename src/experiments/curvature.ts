@@ -39,10 +39,11 @@ import {
 import { BatchLoader, makeBatchSpec, subsetTest, type ImageSet, type PreparedData, type ResolvedDataConfig } from '../data/index.js';
 import { buildModel } from '../models/registry.js';
 import { batchTensors, evaluate, type EvalResult } from '../train/evaluate.js';
-import { loadCheckpoint, type CheckpointMeta } from '../train/checkpoint.js';
+import type { CheckpointMeta } from '../train/checkpoint.js';
 import { RunStore } from '../train/runstore.js';
 import { writeFileAtomic } from '../train/atomic.js';
 import { LosstopoError } from '../errors.js';
+import { disposeState, loadMixed, readState, type HostState } from './mix.js';
 import { alphaGrid, flatnessWidth, prepareEvalSets, type EvalSets, type Flatness } from './interpolation.js';
 
 // --- defaults ------------------------------------------------------------------------------------
@@ -195,42 +196,6 @@ export function fixedBatches(data: PreparedData, set: ImageSet, batch: number): 
     out.push({ x: keep(x), y: keep(y) });
   }
   return out;
-}
-
-// --- checkpoints ---------------------------------------------------------------------------------
-interface HostState { meta: CheckpointMeta; floats: Map<string, { data: Float64Array; shape: number[] }>; other: Map<string, Tensor> }
-
-function readState(file: string): HostState {
-  const ck = loadCheckpoint(file);
-  const floats = new Map<string, { data: Float64Array; shape: number[] }>();
-  const other = new Map<string, Tensor>();
-  for (const [k, t] of ck.state) {
-    if (t.dtype === 'float32' || t.dtype === 'float64') { floats.set(k, { data: t.toFloat64(), shape: t.shape }); t.dispose(); }
-    else other.set(k, t);
-  }
-  return { meta: ck.meta, floats, other };
-}
-const disposeState = (s: HostState): void => { for (const t of s.other.values()) t.dispose(); };
-
-/** Loads (1 - alpha) A + alpha B (B omitted: A) into the model; running variances clamped at 0. */
-function loadMixed(model: Module, a: HostState, b: HostState | null, alpha: number): void {
-  const state = new Map<string, Tensor>();
-  try {
-    for (const [k, ta] of a.floats) {
-      const tb = b?.floats.get(k);
-      if (b && (!tb || tb.shape.join(',') !== ta.shape.join(','))) throw new LosstopoError({ code: 'invalid_file', path: k }, 'the two checkpoints do not match: cannot interpolate');
-      const out = new Float32Array(ta.data.length);
-      if (!tb || alpha === 0) out.set(ta.data);
-      else if (alpha === 1) out.set(tb.data);
-      else for (let i = 0; i < out.length; i++) out[i] = (1 - alpha) * ta.data[i]! + alpha * tb.data[i]!;
-      if (k.endsWith('running_var')) for (let i = 0; i < out.length; i++) if (out[i]! < 0) out[i] = 0;
-      state.set(k, Tensor.fromData(out, ta.shape));
-    }
-    for (const [k, t] of a.other) state.set(k, t);
-    model.loadStateDict(state);
-  } finally {
-    for (const [k, t] of state) if (!a.other.has(k)) t.dispose();
-  }
 }
 
 // --- Hessian probe -------------------------------------------------------------------------------

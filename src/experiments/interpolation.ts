@@ -18,15 +18,16 @@
  * their metadata holds the model and data configuration, so only the files are needed.
  */
 import { join } from 'node:path';
-import { BatchNorm2d, Tensor, noGrad, tidy, setThreads } from '../engine/index.js';
+import { BatchNorm2d, noGrad, tidy, setThreads } from '../engine/index.js';
 import { BatchLoader, makeBatchSpec, prepareData, subsetTest, type ImageSet, type PreparedData, type ResolvedDataConfig } from '../data/index.js';
 import { buildModel, type ModelConfig } from '../models/registry.js';
 import type { ResNet } from '../models/resnet.js';
 import { batchTensors, evaluate, type EvalResult } from '../train/evaluate.js';
-import { listCheckpoints, loadCheckpoint, checkpointFile } from '../train/checkpoint.js';
+import { listCheckpoints, checkpointFile } from '../train/checkpoint.js';
 import { RunStore } from '../train/runstore.js';
 import { writeFileAtomic } from '../train/atomic.js';
 import { LosstopoError } from '../errors.js';
+import { checkCompatible, disposeState, loadMixed, readState, type HostState } from './mix.js';
 
 // --- defaults ------------------------------------------------------------------------------------
 export const bnPolicies = ['interpolate', 'recompute', 'train'] as const;
@@ -154,50 +155,6 @@ export function summarizeCurve(curve: Curve, eps: number): CurveSummary {
 }
 
 // --- checkpoints and data ------------------------------------------------------------------------
-/** A checkpoint's state as host arrays (float tensors) plus the non-float tensors kept as they are. */
-interface HostState { meta: { model: ModelConfig; data: ResolvedDataConfig; iter: number }; floats: Map<string, { data: Float32Array; shape: number[] }>; other: Map<string, Tensor> }
-
-function readState(file: string): HostState {
-  const ck = loadCheckpoint(file);
-  const floats = new Map<string, { data: Float32Array; shape: number[] }>();
-  const other = new Map<string, Tensor>();
-  for (const [k, t] of ck.state) {
-    if (t.dtype === 'float32' || t.dtype === 'float64') { floats.set(k, { data: Float32Array.from(t.data() as Float32Array), shape: t.shape }); t.dispose(); }
-    else other.set(k, t);
-  }
-  return { meta: ck.meta, floats, other };
-}
-
-const disposeState = (s: HostState): void => { for (const t of s.other.values()) t.dispose(); };
-
-/** Loads (1 - alpha) * A + alpha * B into the model (alpha 0 and 1 give A and B exactly). */
-function loadInterpolated(model: ResNet, a: HostState, b: HostState, alpha: number): void {
-  const state = new Map<string, Tensor>();
-  try {
-    for (const [k, ta] of a.floats) {
-      const tb = b.floats.get(k)!;
-      const out = new Float32Array(ta.data.length);
-      const wa = 1 - alpha, wb = alpha;
-      for (let i = 0; i < out.length; i++) out[i] = wa * ta.data[i]! + wb * tb.data[i]!;
-      // Extrapolated (alpha < 0 or > 1) running variances can go negative: clamp them at 0.
-      if (k.endsWith('running_var')) for (let i = 0; i < out.length; i++) if (out[i]! < 0) out[i] = 0;
-      state.set(k, Tensor.fromData(out, ta.shape));
-    }
-    for (const [k, t] of a.other) state.set(k, t);
-    model.loadStateDict(state);
-  } finally {
-    for (const [k, t] of state) if (!a.other.has(k)) t.dispose();
-  }
-}
-
-function checkCompatible(a: HostState, b: HostState, fa: string, fb: string): void {
-  if (JSON.stringify(a.meta.model) !== JSON.stringify(b.meta.model))
-    throw new LosstopoError({ code: 'invalid_file', file: fb }, `has a different model configuration than ${fa}: cannot interpolate`);
-  for (const [k, t] of a.floats) {
-    const u = b.floats.get(k);
-    if (!u || u.shape.join(',') !== t.shape.join(',')) throw new LosstopoError({ code: 'invalid_file', file: fb, path: k }, `does not match ${fa}`);
-  }
-}
 
 export interface EvalSets { data: PreparedData; train: ImageSet; test: ImageSet }
 
@@ -250,7 +207,7 @@ export function evaluateWithPolicy(model: ResNet, sets: EvalSets, bn: BnPolicy, 
 function sweep(model: ResNet, a: HostState, b: HostState, alphas: readonly number[], sets: EvalSets, bn: BnPolicy, batch: number, splits: readonly ('train' | 'test')[], onPoint?: (p: InterpolationPoint) => void): InterpolationPoint[] {
   const points: InterpolationPoint[] = [];
   for (const alpha of alphas) {
-    loadInterpolated(model, a, b, alpha);
+    loadMixed(model, a, b, alpha);
     const r = evaluateWithPolicy(model, sets, bn, batch, splits);
     for (const s of splits) {
       const e = r.get(s)!;
