@@ -24,6 +24,10 @@ test('clrBounds: accuracy rising from chance then falling gives base at the rise
   assert.equal(m.max, 1);
   // never above chance: no suggestion
   assert.equal(clrBounds(lrs, lrs.map(() => 0.1), 10), null);
+  // coarse evaluations: the untrained first point is not the base although its smoothed value
+  // (pulled up by its neighbour) passes the threshold, as in the cpu-scale CIFAR range test
+  const coarse = [0.001, 0.034, 0.067, 0.1, 0.134, 0.167];
+  assert.equal(clrBounds(coarse, [0.1, 0.29, 0.31, 0.21, 0.52, 0.44], 10)!.base, 0.034);
   assert.deepEqual(movingAverage([0, 3, 0]), [1.5, 1, 1.5]);
 });
 

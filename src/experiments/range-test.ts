@@ -172,7 +172,7 @@ export function movingAverage(v: readonly number[], w = 3): number[] {
 }
 
 export const suggestionRules = Object.freeze({
-  baseLr: 'CLR base (Smith 2015): on the test accuracy smoothed by a centred 3-point moving average, the first LR where accuracy exceeds chance + 10% of (peak - chance)',
+  baseLr: 'CLR base (Smith 2015): on the test accuracy smoothed by a centred 3-point moving average, the first LR where accuracy, smoothed and as measured, exceeds chance + 10% of (peak - chance)',
   maxLr: 'CLR max (Smith 2015): on the same smoothed curve, from the base on, the LR of the running maximum just before the first drop of more than max(0.02, 10% of (peak - chance)) below it (accuracy stops rising or turns ragged); without such a drop, the LR of the peak',
   baseLrFromMax: 'CLR base alternative (Smith 2015): maxLr/4 .. maxLr/3 (lr is maxLr/3)',
   oneCycleMaxLr: 'one-cycle peak (Smith 2018, super-convergence): the CLR max, the largest LR before accuracy falls',
@@ -226,7 +226,9 @@ export function clrBounds(lrs: readonly number[], accs: readonly number[], class
   const peak = Math.max(...s);
   if (!(peak > chance + 0.01)) return null; // never clearly above chance: nothing to suggest
   const rise = chance + 0.1 * (peak - chance);
-  const b = s.findIndex((a) => a > rise);
+  // The measured point must have risen too: with coarse evaluations the centred average lifts the
+  // untrained first point above the threshold on its neighbour's strength alone.
+  const b = s.findIndex((a, i) => a > rise && accs[i]! > rise);
   if (b < 0) return null;
   const drop = Math.max(0.02, 0.1 * (peak - chance));
   let runMax = s[b]!, runIdx = b;
