@@ -49,7 +49,7 @@ test('the cpu scale keeps the paper\'s shapes: one CLR cycle is shorter than the
   assert.equal(step.kind, 'compare');
   if (step.kind !== 'compare') return;
   assert.equal(step.clr.iters, 2 * step.clr.stepsize);
-  assert.ok(step.clr.iters < step.baseline.iters / 4);
+  assert.ok(step.clr.iters <= step.baseline.iters / 2, 'one cycle has at most half the baseline iterations');
   assert.deepEqual([...step.baseline.stepvalue].sort((a, b) => a - b), step.baseline.stepvalue);
   assert.ok(step.baseline.stepvalue.every((v) => v < step.baseline.iters));
 });

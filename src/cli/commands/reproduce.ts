@@ -10,6 +10,7 @@ const options = {
   dataDir: { type: 'string', description: 'folder holding cifar-10-batches-bin/ (required for paper and cpu scales)' },
   out: { type: 'string', default: 'runs/reproduce', description: 'output folder (steps already completed there are skipped)' },
   caffeLog: { type: 'strings', description: 'authors\' Caffe logs to overlay in the report (comma-separated)' },
+  threads: { type: 'int', min: 1, description: 'CPU threads per run (default: the scale\'s, 2)' },
   quiet: { type: 'boolean', default: false, description: 'no progress bars' },
 } satisfies OptTable;
 
@@ -29,7 +30,7 @@ const command: Command = {
       }
     }
     if (o.scale !== 'demo' && !o.dataDir) throw new LosstopoError({ code: 'invalid_option', path: '--data-dir' }, `is required for --scale ${o.scale} (CIFAR-10; fetch it with \`losstopo data fetch --dataset cifar10 --data-dir DIR\`)`);
-    const plans = plan(o.scale, [...new Set(figs)], o.dataDir);
+    const plans = plan(o.scale, [...new Set(figs)], o.dataDir, o.threads);
     const r = await reproduce(plans, { out: o.out, quiet: o.quiet, log: (l) => io.err(l), ...(o.caffeLog ? { caffeLogs: o.caffeLog } : {}) });
     if (json) io.json({ out: o.out, index: r.report.index, figures: plans.map((p) => ({ id: p.id, title: p.title, expect: p.expect })) });
     else io.out(r.report.index);
