@@ -5,12 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runRangeTest, type RangeTestConfig } from '../src/experiments/range-test.js';
+import { runRangeTest, runRangeTests, type RangeTestConfig } from '../src/experiments/range-test.js';
+import type { Hooks } from '../src/train/hooks.js';
+import type { LosstopoError } from '../src/errors.js';
 import { prepareEvalSets, runAllPairs, runInterpolation } from '../src/experiments/interpolation.js';
 import { runCompare } from '../src/experiments/compare.js';
 import { train } from '../src/train/trainer.js';
@@ -53,6 +55,30 @@ test('range tests are isolated: two in one process equal each other and a separa
 const r = await runRangeTest(${JSON.stringify(cfg)}); process.stdout.write(JSON.stringify(r.points));`);
     const out = execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     assert.deepEqual(JSON.parse(out), JSON.parse(JSON.stringify(a.points)));
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('a range test killed midway resumes from its last snapshot and ends exactly as an uninterrupted one', async () => {
+  const cfg: RangeTestConfig = { train: { ...small, batch: 16, trainSize: 500 }, maxLr: 1, iters: 24, evalEvery: 5, evalSize: 100, snapshot: 8, stopOnDivergence: true };
+  const dir = tmp();
+  try {
+    const whole = await runRangeTest(cfg, { out: join(dir, 'whole') });
+    const ac = new AbortController();
+    const stopAt: Hooks = { onStepEnd: (l) => { if (l.iter === 19) ac.abort(); } };
+    const cut = await runRangeTest(cfg, { out: join(dir, 'rt', 'resnet8'), signal: ac.signal, hooks: [stopAt] });
+    assert.equal(cut.status, 'interrupted');
+    // As after SIGKILL: the interruption's own checkpoint (at 20) is gone; the snapshot at 16 is left.
+    const ck = join(dir, 'rt', 'resnet8', 'checkpoints');
+    for (const f of readdirSync(ck)) if (f.startsWith('iter-20')) rmSync(join(ck, f), { recursive: true });
+    const [r, ...more] = await runRangeTests(['resnet8'], cfg, { out: join(dir, 'rt'), continueUnfinished: true });
+    assert.equal(more.length, 0);
+    assert.equal(r!.status, 'completed');
+    assert.deepEqual(r!.points, whole.points);
+    assert.deepEqual(r!.suggestions, whole.suggestions);
+    for (const f of ['range-test.json', 'metrics.jsonl']) assert.equal(readFileSync(join(dir, 'rt', 'resnet8', f), 'utf8'), readFileSync(join(dir, 'whole', f), 'utf8'), f);
+    assert.deepEqual(await runRangeTests(['resnet8'], cfg, { out: join(dir, 'rt'), continueUnfinished: true }), [], 'a completed test is not run again');
+    // A changed configuration is refused, naming the field.
+    await assert.rejects(runRangeTest({ ...cfg, maxLr: 2 }, { resume: join(dir, 'rt', 'resnet8') }), (e: LosstopoError) => /run.json: schedule: differs/.test(e.format()));
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 

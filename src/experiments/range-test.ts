@@ -17,7 +17,10 @@
  * Isolation: each test builds its own model, optimizer and loader from the configuration and seed,
  * and disposes them at the end; nothing carries over into a later run in the same process.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { listCheckpoints } from '../train/checkpoint.js';
+import { RunStore, readMetrics } from '../train/runstore.js';
 import { dataConfigOf, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { train, type TrainResult } from '../train/trainer.js';
 import type { Hooks, StepLog } from '../train/hooks.js';
@@ -61,6 +64,8 @@ export interface RangeTestConfig {
   stopOnDivergence?: boolean;
   divergeFactor?: number;
   beta?: number;
+  /** Checkpoint every K iterations (0: only at the end, or when interrupted) so a killed test can resume. */
+  snapshot?: number;
 }
 
 export interface RangePoint {
@@ -108,7 +113,7 @@ export function resolveRangeTest(c: RangeTestConfig): { train: TrainConfig; opts
   const o = {
     minLr: c.minLr ?? d.minLr, maxLr: c.maxLr ?? d.maxLr, iters: c.iters ?? d.iters, mode: c.mode ?? d.mode,
     evalEvery: c.evalEvery ?? d.evalEvery, evalSize: c.evalSize ?? d.evalSize, stopOnDivergence: c.stopOnDivergence ?? d.stopOnDivergence,
-    divergeFactor: c.divergeFactor ?? d.divergeFactor, beta: c.beta ?? d.beta,
+    divergeFactor: c.divergeFactor ?? d.divergeFactor, beta: c.beta ?? d.beta, snapshot: c.snapshot ?? 0,
   };
   if (!(o.beta >= 0 && o.beta < 1)) throw new LosstopoError({ code: 'invalid_config', path: 'beta', received: String(o.beta) }, `expected a smoothing factor in [0, 1), received ${o.beta}`);
   if (!(o.divergeFactor > 1)) throw new LosstopoError({ code: 'invalid_config', path: 'divergeFactor', received: String(o.divergeFactor) }, `expected a factor > 1, received ${o.divergeFactor}`);
@@ -116,7 +121,7 @@ export function resolveRangeTest(c: RangeTestConfig): { train: TrainConfig; opts
   const raw: Record<string, unknown> = {
     ...c.train,
     schedule: { policy: 'range', baseLr, maxLr: o.maxLr, maxIter: o.iters, stepMode: o.mode },
-    maxIter: o.iters, testInterval: o.evalEvery, testSize: o.evalSize, snapshot: 0,
+    maxIter: o.iters, testInterval: o.evalEvery, testSize: o.evalSize, snapshot: o.snapshot,
   };
   return { train: resolveTrainConfig(raw, 'range test'), opts: o };
 }
@@ -262,18 +267,49 @@ export function suggest(points: readonly RangePoint[], classes: number): Suggest
 }
 
 // --- run -----------------------------------------------------------------------------------------
-export interface RangeTestRunOptions { out?: string; hooks?: Hooks[]; data?: PreparedData; signal?: AbortSignal; handleSignals?: boolean }
+export interface RangeTestRunOptions {
+  out?: string;
+  /** Continue the unfinished range test in this folder (same configuration) from its latest checkpoint. */
+  resume?: string;
+  hooks?: Hooks[];
+  data?: PreparedData;
+  signal?: AbortSignal;
+  handleSignals?: boolean;
+}
+
+/**
+ * Feeds a resumed test's hook the rows logged before its checkpoint, so the points, the smoothed
+ * loss and the divergence rule continue as if uninterrupted. Returns the checkpoint's iteration.
+ */
+function replayBeforeResume(dir: string, cfg: TrainConfig, hook: Hooks): number {
+  const rec = RunStore.readRecord(dir);
+  if (rec.kind !== 'range-test') throw new LosstopoError({ code: 'run_error', file: dir }, `holds a ${rec.kind} run, not a range test`);
+  const was = resolveTrainConfig(rec.config as Record<string, unknown>, `${dir}/run.json`) as unknown as Record<string, unknown>;
+  const now = cfg as unknown as Record<string, unknown>;
+  const changed = Object.keys({ ...was, ...now }).find((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
+  if (changed) throw new LosstopoError({ code: 'run_error', file: `${dir}/run.json`, path: changed }, 'differs from the range test being resumed (a resume must use the same configuration)');
+  const startIter = listCheckpoints(join(dir, 'checkpoints'), true).at(-1);
+  if (startIter === undefined) throw new LosstopoError({ code: 'run_error', file: dir }, 'has no complete checkpoint to resume from; remove the folder to run the test again');
+  for (const row of readMetrics(dir)) {
+    if (row.iter >= startIter) continue; // logged after the checkpoint: recomputed by the resume
+    if ('split' in row) { if (row.split === 'test') hook.onEvalEnd?.({ ...row, count: 0 }); }
+    else hook.onStepEnd?.({ iter: row.iter, lr: row.lr, momentum: row.momentum ?? 0, loss: Number(row.trainLoss), n: 0 });
+  }
+  return startIter;
+}
 
 /** One range test (its own model and optimizer); writes range-test.json into the run folder. */
 export async function runRangeTest(config: RangeTestConfig, o: RangeTestRunOptions = {}): Promise<RangeTestResult> {
   const { train: cfg, opts } = resolveRangeTest(config);
   const points: RangePoint[] = [];
   const state: { stopReason?: string } = {};
+  const hook = rangeHook(points, opts, state);
+  if (o.resume) replayBeforeResume(o.resume, cfg, hook);
   let classes = 10;
   const r = await train(cfg, {
-    ...(o.out ? { out: o.out } : {}), ...(o.data ? { data: o.data } : {}), ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.resume ? { resume: o.resume } : o.out ? { out: o.out } : {}), ...(o.data ? { data: o.data } : {}), ...(o.signal ? { signal: o.signal } : {}),
     handleSignals: o.handleSignals ?? false, kind: 'range-test',
-    hooks: [rangeHook(points, opts, state), ...(o.hooks ?? [])],
+    hooks: [hook, ...(o.hooks ?? [])],
     onSetup: (s) => { classes = s.data.classes.length; },
   });
   // The final evaluation (after the last update) has no step of its own: give it the LR of the schedule there.
@@ -294,12 +330,20 @@ export function rangeTestDoc(r: RangeTestResult): Record<string, unknown> {
   return { status: r.status, ...(r.message ? { message: r.message } : {}), ...(r.stopReason ? { stopReason: r.stopReason } : {}), model: r.config.model, points: r.points, suggestions: r.suggestions };
 }
 
-/** Several range tests (one per model), each in `out/<model>`, on data prepared once. */
-export async function runRangeTests(models: readonly string[], config: RangeTestConfig, o: RangeTestRunOptions = {}): Promise<RangeTestResult[]> {
+/**
+ * Several range tests (one per model), each in `out/<model>`, on data prepared once. With
+ * `continueUnfinished`, a model whose folder holds an interrupted test resumes it (and one whose
+ * test completed or diverged is not run again: it is absent from the result).
+ */
+export async function runRangeTests(models: readonly string[], config: RangeTestConfig, o: RangeTestRunOptions & { continueUnfinished?: boolean } = {}): Promise<RangeTestResult[]> {
   const out: RangeTestResult[] = [];
+  const { continueUnfinished, ...rest } = o;
   const data = o.data ?? await prepareData(dataConfigOf(resolveRangeTest({ ...config, train: { ...config.train, model: models[0] } }).train));
   for (const model of models) {
-    const r = await runRangeTest({ ...config, train: { ...config.train, model } }, { ...o, ...(o.out ? { out: join(o.out, model) } : {}), data });
+    const dir = o.out ? join(o.out, model) : undefined;
+    const started = dir !== undefined && continueUnfinished === true && existsSync(join(dir, 'run.json'));
+    if (started && ['completed', 'diverged'].includes(RunStore.readRecord(dir).status)) continue;
+    const r = await runRangeTest({ ...config, train: { ...config.train, model } }, { ...rest, ...(dir ? (started ? { resume: dir } : { out: dir }) : {}), data });
     out.push(r);
   }
   return out;

@@ -23,7 +23,7 @@ export type FigureId = (typeof figureIds)[number];
 
 export type Step =
   | { kind: 'train'; dir: string; config: Record<string, unknown> }
-  | { kind: 'range-test'; dir: string; models: string[]; train: Record<string, unknown>; minLr: number; maxLr: number; iters: number; evalEvery: number; evalSize: number }
+  | { kind: 'range-test'; dir: string; models: string[]; train: Record<string, unknown>; minLr: number; maxLr: number; iters: number; evalEvery: number; evalSize: number; snapshot: number }
   | { kind: 'compare'; dir: string; train: Record<string, unknown>; clr: { baseLr: number; maxLr: number; stepsize: number; iters: number }; baseline: { lr: number; stepvalue: number[]; iters: number }; target: number }
   | { kind: 'interpolate'; dir: string; from: { run: string; iter: number }; to: { run: string; iter: number }; alphas: { start: number; stop: number; step: number }; trainSize: number; testSize: number };
 
@@ -106,7 +106,7 @@ export function plan(scale: Scale, figures: readonly FigureId[], dataDir?: strin
     fig1b: {
       id: 'fig1b', title: 'LR range test 0.001-1: test accuracy against LR for several depths',
       expect: 'A dip in accuracy near LR 0.1, then high accuracy over a wide span of large LRs (0.25-1.0).',
-      steps: [{ kind: 'range-test', dir: 'fig1b', models: s.rangeModels, train: { ...common }, minLr: 0.001, maxLr: 1, iters: s.rangeIters, evalEvery: s.evalEvery, evalSize: s.evalSize }],
+      steps: [{ kind: 'range-test', dir: 'fig1b', models: s.rangeModels, train: { ...common }, minLr: 0.001, maxLr: 1, iters: s.rangeIters, evalEvery: s.evalEvery, evalSize: s.evalSize, snapshot: Math.round(s.rangeIters / 5) }],
       report: s.rangeModels.map((m) => `fig1b/${m}`),
     },
     fig2a: {
@@ -154,7 +154,7 @@ export function demoPlan(dataDir?: string): FigurePlan[] {
   return [
     {
       id: 'fig1b', title: 'LR range test', expect: 'accuracy rises, plateaus high over a wide span of LRs, then turns ragged',
-      steps: [{ kind: 'range-test', dir: 'range-test', models: ['resnet20'], train: { ...common }, minLr: 0, maxLr: 2, iters: 300, evalEvery: 20, evalSize: 1000 }],
+      steps: [{ kind: 'range-test', dir: 'range-test', models: ['resnet20'], train: { ...common }, minLr: 0, maxLr: 2, iters: 300, evalEvery: 20, evalSize: 1000, snapshot: 100 }],
       report: ['range-test/resnet20'],
     },
     {

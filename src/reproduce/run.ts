@@ -26,16 +26,19 @@ export interface ReproduceOptions {
 }
 
 const done = (dir: string): boolean => existsSync(join(dir, 'run.json')) && RunStore.readRecord(dir).status === 'completed';
+/** A range test that diverged has its result too (the sweep found where the loss explodes). */
+const rangeDone = (dir: string): boolean => done(dir) || (existsSync(join(dir, 'run.json')) && RunStore.readRecord(dir).status === 'diverged');
 
 async function runStep(step: Step, out: string, o: ReproduceOptions): Promise<void> {
   const dir = join(out, step.dir);
   const log = o.log ?? (() => {});
   if (step.kind === 'range-test') {
-    const pending = step.models.filter((m) => !done(join(dir, m)));
+    const pending = step.models.filter((m) => !rangeDone(join(dir, m)));
     if (!pending.length) { log(`skip ${step.dir} (done)`); return; }
-    log(`range test ${step.dir}: ${pending.join(', ')}`);
-    await runRangeTests(pending, { train: step.train, minLr: step.minLr, maxLr: step.maxLr, iters: step.iters, evalEvery: step.evalEvery, evalSize: step.evalSize },
-      { out: dir, hooks: [progressHook(`range ${step.dir}`, o.quiet)] });
+    log(`range test ${step.dir}: ${pending.map((m) => existsSync(join(dir, m, 'run.json')) ? `${m} (resumed)` : m).join(', ')}`);
+    const rs = await runRangeTests(pending, { train: step.train, minLr: step.minLr, maxLr: step.maxLr, iters: step.iters, evalEvery: step.evalEvery, evalSize: step.evalSize, snapshot: step.snapshot },
+      { out: dir, hooks: [progressHook(`range ${step.dir}`, o.quiet)], handleSignals: true, continueUnfinished: true });
+    for (const r of rs) if (r.status === 'interrupted' || r.status === 'failed') throw new LosstopoError({ code: 'run_error', file: r.runDir ?? dir }, `range test ${r.status}: ${r.message ?? ''}`);
     return;
   }
   if (done(dir)) { log(`skip ${step.dir} (done)`); return; }
