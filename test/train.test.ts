@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, cliAsync, hasCifar, noCifarReason, sharedData } from './helpers/cli.js';
 import { readSafetensors } from '../src/train/safetensors.js';
-import { readMetrics, RunStore } from '../src/train/runstore.js';
+import { inRunFolder, readMetrics, RunStore } from '../src/train/runstore.js';
 import { resolveTrainConfig } from '../src/train/config.js';
 import { paramGroups } from '../src/train/trainer.js';
 import { buildModel, resolveModel } from '../src/models/registry.js';
@@ -185,4 +185,22 @@ test('ResNet-20 on 5,000 real CIFAR-10 images with one-cycle learns well past ch
   const train = readMetrics(dir).filter((x) => 'trainLoss' in x).map((x) => (x as { trainLoss: number }).trainLoss);
   const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
   assert.ok(mean(train.slice(-20)) < mean(train.slice(0, 20)) - 0.5, 'training loss fell');
+});
+
+test('inRunFolder: a throwing experiment leaves its folder marked failed with the message and its rows; without out, nothing is written', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'losstopo-folder-')), 'exp');
+  await assert.rejects(inRunFolder(dir, async (open) => {
+    const store = open('probe', { k: 1 }, 7)!;
+    store.append({ t: 0, loss: 1.5 });
+    throw new Error('boom at point 2');
+  }), /boom at point 2/);
+  const rec = RunStore.readRecord(dir);
+  assert.equal(rec.status, 'failed');
+  assert.equal(rec.message, 'boom at point 2');
+  assert.deepEqual(readMetrics(dir), [{ t: 0, loss: 1.5 }]);
+  const done = await inRunFolder(join(dir, 'ok'), async (open) => { open('probe', {}, 0)!.finish('r.json', '{}\n', 'completed', { n: 1 }); return 3; });
+  assert.equal(done, 3);
+  assert.deepEqual([RunStore.readRecord(join(dir, 'ok')).status, RunStore.readRecord(join(dir, 'ok')).summary], ['completed', { n: 1 }]);
+  assert.equal(readFileSync(join(dir, 'ok', 'r.json'), 'utf8'), '{}\n');
+  assert.equal(await inRunFolder(undefined, async (open) => open('probe', {}, 0)), null);
 });

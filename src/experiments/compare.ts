@@ -16,8 +16,7 @@ import { prepareData } from '../data/index.js';
 import { dataConfigOf, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { train, type TrainResult } from '../train/trainer.js';
 import type { EvalLog, Hooks } from '../train/hooks.js';
-import { RunStore } from '../train/runstore.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import { inRunFolder } from '../train/runstore.js';
 
 // --- defaults (the paper's Fig. 2b) --------------------------------------------------------------
 export const compareDefaults = Object.freeze({
@@ -100,34 +99,26 @@ export function itersToTarget(curve: readonly [number, number, number][], target
 export async function runCompare(c: CompareConfig, o: { out?: string; hooks?: (name: 'clr' | 'baseline') => Hooks[]; handleSignals?: boolean } = {}): Promise<CompareResult> {
   const r = resolveCompare(c);
   const data = await prepareData(dataConfigOf(r.clr));
-  const store = o.out ? RunStore.create(o.out, 'compare', { clr: r.clr, baseline: r.baseline, target: r.target }, r.clr.seed, String(c.train.name ?? 'compare')) : null;
-  const arm = async (name: 'clr' | 'baseline', cfg: TrainConfig): Promise<ArmResult> => {
-    const curve: [number, number, number][] = [];
-    const rec: Hooks = { onEvalEnd: (l: EvalLog) => { if (l.split === 'test') curve.push([l.iter, l.accuracy, l.loss]); } };
-    const t = await train(cfg, { ...(store ? { out: join(store.dir, name) } : {}), data, hooks: [rec, ...(o.hooks?.(name) ?? [])], handleSignals: o.handleSignals ?? false });
-    return {
-      name, status: t.status, ...(t.message ? { message: t.message } : {}), runDir: t.runDir, iterations: t.iterations,
-      finalTestAccuracy: t.finalTest?.accuracy ?? null, finalTestLoss: t.finalTest?.loss ?? null,
-      bestTestAccuracy: t.bestTest?.accuracy ?? null, bestTestIter: t.bestTest?.iter ?? null,
-      itersToTarget: itersToTarget(curve, r.target), curve,
+  return inRunFolder(o.out, async (open) => {
+    const store = open('compare', { clr: r.clr, baseline: r.baseline, target: r.target }, r.clr.seed, String(c.train.name ?? 'compare'));
+    const arm = async (name: 'clr' | 'baseline', cfg: TrainConfig): Promise<ArmResult> => {
+      const curve: [number, number, number][] = [];
+      const rec: Hooks = { onEvalEnd: (l: EvalLog) => { if (l.split === 'test') curve.push([l.iter, l.accuracy, l.loss]); } };
+      const t = await train(cfg, { ...(store ? { out: join(store.dir, name) } : {}), data, hooks: [rec, ...(o.hooks?.(name) ?? [])], handleSignals: o.handleSignals ?? false });
+      return {
+        name, status: t.status, ...(t.message ? { message: t.message } : {}), runDir: t.runDir, iterations: t.iterations,
+        finalTestAccuracy: t.finalTest?.accuracy ?? null, finalTestLoss: t.finalTest?.loss ?? null,
+        bestTestAccuracy: t.bestTest?.accuracy ?? null, bestTestIter: t.bestTest?.iter ?? null,
+        itersToTarget: itersToTarget(curve, r.target), curve,
+      };
     };
-  };
-  try {
     const clr = await arm('clr', r.clr);
     const baseline = await arm('baseline', r.baseline);
     const result: CompareResult = { target: r.target, clr, baseline, config: { clr: r.clr, baseline: r.baseline }, outDir: store?.dir ?? null };
-    if (store) {
-      writeFileAtomic(join(store.dir, 'compare.json'), JSON.stringify(compareDoc(result), null, 1) + '\n');
-      const status = clr.status === 'completed' && baseline.status === 'completed' ? 'completed' : clr.status !== 'completed' ? clr.status : baseline.status;
-      store.update({ status, summary: compareDoc(result) });
-    }
+    const status = clr.status === 'completed' && baseline.status === 'completed' ? 'completed' : clr.status !== 'completed' ? clr.status : baseline.status;
+    store?.finish('compare.json', JSON.stringify(compareDoc(result), null, 1) + '\n', status, compareDoc(result));
     return result;
-  } catch (e) {
-    store?.update({ status: 'failed', message: (e as Error).message });
-    throw e;
-  } finally {
-    store?.close();
-  }
+  });
 }
 
 /** The comparison without the curves (compare.json and the --json document). */

@@ -40,8 +40,7 @@ import { BatchLoader, makeBatchSpec, subsetTest, type ImageSet, type PreparedDat
 import { buildModel } from '../models/registry.js';
 import { batchTensors, evaluate, type EvalResult } from '../train/evaluate.js';
 import type { CheckpointMeta } from '../train/checkpoint.js';
-import { RunStore } from '../train/runstore.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import { inRunFolder } from '../train/runstore.js';
 import { LosstopoError } from '../errors.js';
 import { disposeState, loadMixed, readState, type HostState } from './mix.js';
 import { alphaGrid, flatnessWidth, prepareEvalSets, type EvalSets, type Flatness } from './interpolation.js';
@@ -273,31 +272,27 @@ export async function runHessianProbe(c: HessianProbeConfig, o: HessianRunOption
   const b = c.along ? readState(c.along) : null;
   const model = buildModel(a.meta.model, 0);
   let setup: HessianSetup | null = null;
-  let store: RunStore | null = null;
   try {
-    if (b && JSON.stringify(a.meta.model) !== JSON.stringify(b.meta.model)) throw new LosstopoError({ code: 'invalid_file', file: c.along }, `has a different model configuration than ${c.checkpoint}: cannot interpolate`);
-    setup = await hessianSetup(a.meta, c);
-    const alphas = b ? c.alphas ?? alphaGrid(d.alphas) : [];
-    const resolved = { kind: 'hessian', checkpoint: c.checkpoint, along: c.along ?? null, alphas, batches: setup.batches.length, batch: c.batch ?? d.batch, images: setup.images,
-      iters, tol, seed, bnMode: 'eval', data: setup.sets.data.config, model: a.meta.model };
-    if (o.out) store = RunStore.create(o.out, 'probe', resolved, seed);
-    const pi = { iters, tol, seed };
-    loadMixed(model, a, null, 0);
-    const top = modelTopHessianEigenvalue(model, setup.batches, { ...pi, ...(o.onIter ? { onIter: o.onIter } : {}) });
-    const along = b && c.along ? { to: c.along, points: sweepLine(model, a, b, alphas, setup.batches, pi, o.onPoint) } : null;
-    const result: HessianProbeResult = { kind: 'hessian', checkpoint: c.checkpoint, images: setup.images, batches: setup.batches.length, batch: c.batch ?? d.batch, seed, ...top, along, outDir: store?.dir ?? null };
-    if (store) {
+    return await inRunFolder(o.out, async (open) => {
+      if (b && JSON.stringify(a.meta.model) !== JSON.stringify(b.meta.model)) throw new LosstopoError({ code: 'invalid_file', file: c.along }, `has a different model configuration than ${c.checkpoint}: cannot interpolate`);
+      setup = await hessianSetup(a.meta, c);
+      const alphas = b ? c.alphas ?? alphaGrid(d.alphas) : [];
+      const resolved = { kind: 'hessian', checkpoint: c.checkpoint, along: c.along ?? null, alphas, batches: setup.batches.length, batch: c.batch ?? d.batch, images: setup.images,
+        iters, tol, seed, bnMode: 'eval', data: setup.sets.data.config, model: a.meta.model };
+      const store = open('probe', resolved, seed);
+      const pi = { iters, tol, seed };
+      loadMixed(model, a, null, 0);
+      const top = modelTopHessianEigenvalue(model, setup.batches, { ...pi, ...(o.onIter ? { onIter: o.onIter } : {}) });
+      const along = b && c.along ? { to: c.along, points: sweepLine(model, a, b, alphas, setup.batches, pi, o.onPoint) } : null;
+      const result: HessianProbeResult = { kind: 'hessian', checkpoint: c.checkpoint, images: setup.images, batches: setup.batches.length, batch: c.batch ?? d.batch, seed, ...top, along, outDir: store?.dir ?? null };
       const { outDir: _, ...doc } = result;
-      writeFileAtomic(join(store.dir, 'curvature.json'), JSON.stringify({ ...doc, iters, tol }, null, 1) + '\n');
-      store.update({ status: 'completed', summary: { eigenvalue: top.eigenvalue, iterations: top.iterations, converged: top.converged, ...(along ? { maxAlongEigenvalue: Math.max(...along.points.map((p) => p.eigenvalue)) } : {}) } });
-    }
-    return result;
-  } catch (e) {
-    store?.update({ status: 'failed', message: (e as Error).message });
-    throw e;
+      store?.finish('curvature.json', JSON.stringify({ ...doc, iters, tol }, null, 1) + '\n', 'completed',
+        { eigenvalue: top.eigenvalue, iterations: top.iterations, converged: top.converged, ...(along ? { maxAlongEigenvalue: Math.max(...along.points.map((p) => p.eigenvalue)) } : {}) });
+      return result;
+    });
   } finally {
-    store?.close();
-    if (setup) for (const bt of setup.batches) disposeAll([bt.x, bt.y]);
+    const st = setup as HessianSetup | null; // assigned inside the callback
+    if (st) for (const bt of st.batches) disposeAll([bt.x, bt.y]);
     model.dispose(); disposeState(a); if (b) disposeState(b);
   }
 }
@@ -400,48 +395,43 @@ export async function runSliceProbe(c: SliceProbeConfig, o: SliceRunOptions = {}
   setThreads(c.threads ?? d.threads);
   const a = readState(c.checkpoint);
   const model = buildModel(a.meta.model, 0);
-  let store: RunStore | null = null;
   try {
-    loadMixed(model, a, null, 0);
-    // --test-size overrides the checkpoint's test subset; without it, the checkpoint's, capped at the default.
-    const overrides = { ...c.data, ...(c.testSize ? { testSize: c.testSize } : {}) };
-    const sets = o.sets ?? await prepareEvalSets(a.meta.data, overrides, c.trainSize ?? d.trainSize);
-    const testSet = o.sets || overrides.testSize ? sets.test : cap(sets, d.testSize);
-    const splits: [('train' | 'test'), ImageSet][] = [['train', sets.train], ['test', testSet]];
-    const resolved = { kind: dims === 1 ? 'slice1d' : 'slice2d', checkpoint: c.checkpoint, dims, range, seed, trainSize: sets.train.count, testSize: testSet.count,
-      evalBatch: batch, directions: 'filter-normalised N(0,1); biases and BN parameters 0', bnMode: 'eval', data: sets.data.config, model: a.meta.model };
-    if (o.out) store = RunStore.create(o.out, 'probe', resolved, seed);
-    const gen = new Generator(seed);
-    const d1 = filterNormalizedDirection(model, gen);
-    const d2 = dims === 2 ? filterNormalizedDirection(model, gen) : null;
-    const base = hostParameters(model);
-    const grid: [number | undefined, number][] = d2 ? range.flatMap((s) => range.map((t) => [s, t] as [number, number])) : range.map((t) => [undefined, t]);
-    const points: SlicePoint[] = [];
-    grid.forEach(([s, t], k) => {
-      setParameters(model, base, d2 ? [[d1, s!], [d2, t]] : [[d1, t]]);
-      for (const [split, set] of splits) {
-        const e: EvalResult = evaluate(model, evalLoader(sets.data, set, batch), set);
-        const p: SlicePoint = { ...(s !== undefined ? { s } : {}), t, split, loss: e.loss, accuracy: e.accuracy };
-        points.push(p);
-        store?.append(p as unknown as Record<string, unknown>);
-        o.onPoint?.(p, k + 1, grid.length);
-      }
-    });
-    const curve = (sp: 'train' | 'test'): { alpha: number; loss: number }[] => points.filter((p) => p.split === sp).map((p) => ({ alpha: p.t, loss: p.loss }));
-    const eps = c.flatEps ?? d.flatEps;
-    const flatness = d2 ? null : { train: flatnessWidth(curve('train'), eps), test: flatnessWidth(curve('test'), eps) };
-    const result: SliceProbeResult = { kind: dims === 1 ? 'slice1d' : 'slice2d', checkpoint: c.checkpoint, seed, range, trainSize: sets.train.count, testSize: testSet.count, points, flatness, outDir: store?.dir ?? null };
-    if (store) {
+    return await inRunFolder(o.out, async (open) => {
+      loadMixed(model, a, null, 0);
+      // --test-size overrides the checkpoint's test subset; without it, the checkpoint's, capped at the default.
+      const overrides = { ...c.data, ...(c.testSize ? { testSize: c.testSize } : {}) };
+      const sets = o.sets ?? await prepareEvalSets(a.meta.data, overrides, c.trainSize ?? d.trainSize);
+      const testSet = o.sets || overrides.testSize ? sets.test : cap(sets, d.testSize);
+      const splits: [('train' | 'test'), ImageSet][] = [['train', sets.train], ['test', testSet]];
+      const resolved = { kind: dims === 1 ? 'slice1d' : 'slice2d', checkpoint: c.checkpoint, dims, range, seed, trainSize: sets.train.count, testSize: testSet.count,
+        evalBatch: batch, directions: 'filter-normalised N(0,1); biases and BN parameters 0', bnMode: 'eval', data: sets.data.config, model: a.meta.model };
+      const store = open('probe', resolved, seed);
+      const gen = new Generator(seed);
+      const d1 = filterNormalizedDirection(model, gen);
+      const d2 = dims === 2 ? filterNormalizedDirection(model, gen) : null;
+      const base = hostParameters(model);
+      const grid: [number | undefined, number][] = d2 ? range.flatMap((s) => range.map((t) => [s, t] as [number, number])) : range.map((t) => [undefined, t]);
+      const points: SlicePoint[] = [];
+      grid.forEach(([s, t], k) => {
+        setParameters(model, base, d2 ? [[d1, s!], [d2, t]] : [[d1, t]]);
+        for (const [split, set] of splits) {
+          const e: EvalResult = evaluate(model, evalLoader(sets.data, set, batch), set);
+          const p: SlicePoint = { ...(s !== undefined ? { s } : {}), t, split, loss: e.loss, accuracy: e.accuracy };
+          points.push(p);
+          store?.append(p as unknown as Record<string, unknown>);
+          o.onPoint?.(p, k + 1, grid.length);
+        }
+      });
+      const curve = (sp: 'train' | 'test'): { alpha: number; loss: number }[] => points.filter((p) => p.split === sp).map((p) => ({ alpha: p.t, loss: p.loss }));
+      const eps = c.flatEps ?? d.flatEps;
+      const flatness = d2 ? null : { train: flatnessWidth(curve('train'), eps), test: flatnessWidth(curve('test'), eps) };
+      const result: SliceProbeResult = { kind: dims === 1 ? 'slice1d' : 'slice2d', checkpoint: c.checkpoint, seed, range, trainSize: sets.train.count, testSize: testSet.count, points, flatness, outDir: store?.dir ?? null };
       const { outDir: _, ...doc } = result;
-      writeFileAtomic(join(store.dir, 'curvature.json'), JSON.stringify(doc, null, 1) + '\n');
-      store.update({ status: 'completed', summary: { kind: result.kind, points: grid.length, ...(flatness ? { flatWidthTrain: flatness.train.width, flatWidthTest: flatness.test.width } : {}) } });
-    }
-    return result;
-  } catch (e) {
-    store?.update({ status: 'failed', message: (e as Error).message });
-    throw e;
+      store?.finish('curvature.json', JSON.stringify(doc, null, 1) + '\n', 'completed',
+        { kind: result.kind, points: grid.length, ...(flatness ? { flatWidthTrain: flatness.train.width, flatWidthTest: flatness.test.width } : {}) });
+      return result;
+    });
   } finally {
-    store?.close();
     model.dispose(); disposeState(a);
   }
 }

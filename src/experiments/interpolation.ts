@@ -24,8 +24,7 @@ import { buildModel, type ModelConfig } from '../models/registry.js';
 import type { ResNet } from '../models/resnet.js';
 import { batchTensors, evaluate, type EvalResult } from '../train/evaluate.js';
 import { listCheckpoints, checkpointFile } from '../train/checkpoint.js';
-import { RunStore } from '../train/runstore.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import { inRunFolder } from '../train/runstore.js';
 import { LosstopoError } from '../errors.js';
 import { checkCompatible, disposeState, loadMixed, readState, type HostState } from './mix.js';
 
@@ -231,27 +230,21 @@ export async function runInterpolation(c: InterpolationConfig, o: InterpolationR
   setThreads(c.threads ?? d.threads);
   const a = readState(c.from);
   const b = readState(c.to);
-  let store: RunStore | null = null;
   const model = buildModel(a.meta.model, 0);
   try {
-    checkCompatible(a, b, c.from, c.to);
-    const sets = o.sets ?? await prepareEvalSets(a.meta.data, c.data, c.trainSize ?? d.trainSize);
-    const resolved = { from: c.from, to: c.to, alphas, bn, evalBatch: batch, flatEps: eps, trainSize: sets.train.count, testSize: sets.test.count, data: sets.data.config, model: a.meta.model };
-    if (o.out) store = RunStore.create(o.out, 'interpolation', resolved, a.meta.data.seed ?? 0);
-    const lines: string[] = [];
-    const points = sweep(model, a, b, alphas, sets, bn, batch, ['train', 'test'], (p) => { lines.push(JSON.stringify(p)); o.onPoint?.(p); });
-    const curve = (s: 'train' | 'test'): Curve => points.filter((p) => p.split === s);
-    const derived = { train: summarizeCurve(curve('train'), eps), test: summarizeCurve(curve('test'), eps) };
-    if (store) {
-      writeFileAtomic(join(store.dir, 'interpolation.jsonl'), lines.join('\n') + '\n');
-      store.update({ status: 'completed', summary: derived as unknown as Record<string, unknown> });
-    }
-    return { from: c.from, to: c.to, bn, points, derived, outDir: store?.dir ?? null };
-  } catch (e) {
-    store?.update({ status: 'failed', message: (e as Error).message });
-    throw e;
+    return await inRunFolder(o.out, async (open) => {
+      checkCompatible(a, b, c.from, c.to);
+      const sets = o.sets ?? await prepareEvalSets(a.meta.data, c.data, c.trainSize ?? d.trainSize);
+      const resolved = { from: c.from, to: c.to, alphas, bn, evalBatch: batch, flatEps: eps, trainSize: sets.train.count, testSize: sets.test.count, data: sets.data.config, model: a.meta.model };
+      const store = open('interpolation', resolved, a.meta.data.seed ?? 0);
+      const lines: string[] = [];
+      const points = sweep(model, a, b, alphas, sets, bn, batch, ['train', 'test'], (p) => { lines.push(JSON.stringify(p)); o.onPoint?.(p); });
+      const curve = (s: 'train' | 'test'): Curve => points.filter((p) => p.split === s);
+      const derived = { train: summarizeCurve(curve('train'), eps), test: summarizeCurve(curve('test'), eps) };
+      store?.finish('interpolation.jsonl', lines.join('\n') + '\n', 'completed', derived as unknown as Record<string, unknown>);
+      return { from: c.from, to: c.to, bn, points, derived, outDir: store?.dir ?? null };
+    });
   } finally {
-    store?.close();
     model.dispose();
     disposeState(a); disposeState(b);
   }
@@ -272,33 +265,27 @@ export async function runAllPairs(c: AllPairsConfig, o: { out?: string; onPair?:
   setThreads(c.threads ?? d.threads);
   const states = files.map(readState);
   const model = buildModel(states[0]!.meta.model, 0);
-  let store: RunStore | null = null;
   try {
-    for (let i = 1; i < states.length; i++) checkCompatible(states[0]!, states[i]!, files[0]!, files[i]!);
-    const sets = await prepareEvalSets(states[0]!.meta.data, c.data, c.trainSize ?? d.trainSize);
-    const n = files.length;
-    const barrier = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-    const minAlpha = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 0 : NaN)));
-    if (o.out) store = RunStore.create(o.out, 'interpolation', { allPairs: c.runDir, files, alphas, bn, split, evalBatch: batch, data: sets.data.config }, states[0]!.meta.data.seed ?? 0);
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
-      const pts = sweep(model, states[i]!, states[j]!, alphas, sets, bn, batch, [split]);
-      const bh = barrierHeight(pts);
-      barrier[i]![j] = barrier[j]![i] = bh.height;
-      const m = minimumAlpha(pts).alpha;
-      minAlpha[i]![j] = m; minAlpha[j]![i] = 1 - m;
-      o.onPair?.(i, j, bh);
-    }
-    const result: AllPairsResult = { labels, files, split, alphas, barrier, minAlpha, outDir: store?.dir ?? null };
-    if (store) {
-      writeFileAtomic(join(store.dir, 'all-pairs.json'), JSON.stringify({ labels, files, split, bn, alphas, barrier, minAlpha }, null, 1) + '\n');
-      store.update({ status: 'completed', summary: { pairs: (n * (n - 1)) / 2, maxBarrier: Math.max(...barrier.flat()) } });
-    }
-    return result;
-  } catch (e) {
-    store?.update({ status: 'failed', message: (e as Error).message });
-    throw e;
+    return await inRunFolder(o.out, async (open) => {
+      for (let i = 1; i < states.length; i++) checkCompatible(states[0]!, states[i]!, files[0]!, files[i]!);
+      const sets = await prepareEvalSets(states[0]!.meta.data, c.data, c.trainSize ?? d.trainSize);
+      const n = files.length;
+      const barrier = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+      const minAlpha = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 0 : NaN)));
+      const store = open('interpolation', { allPairs: c.runDir, files, alphas, bn, split, evalBatch: batch, data: sets.data.config }, states[0]!.meta.data.seed ?? 0);
+      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
+        const pts = sweep(model, states[i]!, states[j]!, alphas, sets, bn, batch, [split]);
+        const bh = barrierHeight(pts);
+        barrier[i]![j] = barrier[j]![i] = bh.height;
+        const m = minimumAlpha(pts).alpha;
+        minAlpha[i]![j] = m; minAlpha[j]![i] = 1 - m;
+        o.onPair?.(i, j, bh);
+      }
+      store?.finish('all-pairs.json', JSON.stringify({ labels, files, split, bn, alphas, barrier, minAlpha }, null, 1) + '\n', 'completed',
+        { pairs: (n * (n - 1)) / 2, maxBarrier: Math.max(...barrier.flat()) });
+      return { labels, files, split, alphas, barrier, minAlpha, outDir: store?.dir ?? null };
+    });
   } finally {
-    store?.close();
     model.dispose();
     states.forEach(disposeState);
   }

@@ -133,6 +133,34 @@ export class RunStore {
     this.flush();
     closeSync(this.fd);
   }
+
+  /** Writes an experiment's result file beside the metrics, then marks the run with its status and summary. */
+  finish(file: string, text: string, status: RunStatus, summary: Record<string, unknown>): void {
+    writeFileAtomic(join(this.dir, file), text);
+    this.update({ status, summary });
+  }
+}
+
+export type OpenRun = (kind: RunKind, config: unknown, seed: number, name?: string) => RunStore | null;
+
+/**
+ * An experiment kept in a run folder at `out` (none when undefined). `body` opens the folder once
+ * its configuration is resolved; a throw marks the run failed with its message (rows logged so far
+ * stay); the folder is always closed.
+ */
+export async function inRunFolder<T>(out: string | undefined, body: (open: OpenRun) => Promise<T>): Promise<T> {
+  let store: RunStore | null = null;
+  const open: OpenRun = (kind, config, seed, name) => (store = out ? RunStore.create(out, kind, config, seed, name) : null);
+  // `store` is assigned inside `open`, which the compiler's narrowing does not see.
+  const opened = (): RunStore | null => store;
+  try {
+    return await body(open);
+  } catch (e) {
+    opened()?.update({ status: 'failed', message: (e as Error).message });
+    throw e;
+  } finally {
+    opened()?.close();
+  }
 }
 
 /** Every metrics row of a run (an incomplete last line, from a run still writing, is skipped). */
