@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { listCheckpoints } from '../train/checkpoint.js';
 import { RunStore, readMetrics } from '../train/runstore.js';
 import { dataConfigOf, resolveTrainConfig, type TrainConfig } from '../train/config.js';
-import { train, type TrainResult } from '../train/trainer.js';
+import { train, type TrainOptions, type TrainResult } from '../train/trainer.js';
 import type { Hooks, StepLog } from '../train/hooks.js';
 import { prepareData, type PreparedData } from '../data/index.js';
 import { LosstopoError } from '../errors.js';
@@ -267,15 +267,8 @@ export function suggest(points: readonly RangePoint[], classes: number): Suggest
 }
 
 // --- run -----------------------------------------------------------------------------------------
-export interface RangeTestRunOptions {
-  out?: string;
-  /** Continue the unfinished range test in this folder (same configuration) from its latest checkpoint. */
-  resume?: string;
-  hooks?: Hooks[];
-  data?: PreparedData;
-  signal?: AbortSignal;
-  handleSignals?: boolean;
-}
+/** As the trainer's (`resume`: continue the unfinished range test in that folder, same configuration). */
+export type RangeTestRunOptions = Pick<TrainOptions, 'out' | 'resume' | 'hooks' | 'data' | 'signal' | 'handleSignals'>;
 
 /**
  * Feeds a resumed test's hook the rows logged before its checkpoint, so the points, the smoothed

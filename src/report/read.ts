@@ -114,18 +114,6 @@ export function parseJsonl<T>(text: string, file: string, parse: (v: unknown, wh
   return { records, partial };
 }
 
-export interface JsonlChunk<T> {
-  records: T[];
-  /** Byte offset just after the last complete line read; continue from here. */
-  offset: number;
-  /** Lines before this chunk, so `firstLine` of the next call is `lines + 1`. */
-  lines: number;
-  /** The file is now shorter than the offset asked for (rewritten or truncated): start again from 0. */
-  shrunk: boolean;
-  /** The file is absent. */
-  missing: boolean;
-}
-
 export interface LinesChunk {
   /** Complete lines (without their newline) after the offset. */
   lines: string[];
@@ -172,16 +160,11 @@ export function readLinesFrom(file: string, offset: number, maxBytes = 64 * 1024
   }
 }
 
-export interface JsonlChunk<T> {
+/** As LinesChunk, with the lines parsed. */
+export interface JsonlChunk<T> extends Omit<LinesChunk, 'lines'> {
   records: T[];
-  /** Byte offset just after the last complete line read; continue from here. */
-  offset: number;
   /** Lines up to `offset`, so the next call passes it as `linesBefore`. */
   lines: number;
-  /** The file is now shorter than the offset asked for (rewritten or truncated): start again from 0. */
-  shrunk: boolean;
-  /** The file is absent. */
-  missing: boolean;
 }
 
 /**
