@@ -134,3 +134,43 @@ ${configs}
 </html>
 `;
 }
+
+export interface ReportSection {
+  id: string;
+  title: string;
+  /** What the figure should show (the paper's finding). */
+  expect: string;
+  /** The section's own report, relative to the overview page. */
+  href: string;
+  /** Its figures (PNG files relative to the overview page), drawn as thumbnails. */
+  figures: { title: string; png: string }[];
+  /** One line of key numbers, or why the section has no report. */
+  note?: string;
+}
+
+/** An overview page linking several reports (a reproduction: one report per figure of the paper). */
+export function overviewHtml(title: string, generatedAt: string, sections: readonly ReportSection[]): string {
+  const e = escapeHtml;
+  const body = sections.map((s) => `<section id="${e(s.id)}">
+<h2><a href="${e(s.href)}">${e(s.id)}: ${e(s.title)}</a></h2>
+<p><b>Look for:</b> ${e(s.expect)}</p>
+${s.note ? `<p class="meta">${e(s.note)}</p>` : ''}
+<p>${s.figures.map((f) => `<a href="${e(s.href)}"><img src="${e(f.png)}" width="360" alt="${e(f.title)}" title="${e(f.title)}"></a>`).join(' ')}</p>
+</section>`).join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="generator" content="${GENERATOR}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${e(title)}</title>
+<style>${css}</style>
+</head>
+<body>
+<h1>${e(title)}</h1>
+<p class="meta">Generated ${e(generatedAt)} by losstopo. Each section links its own report (key numbers, every figure, configurations).</p>
+${body}
+</body>
+</html>
+`;
+}

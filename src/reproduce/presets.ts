@@ -35,6 +35,12 @@ export interface FigurePlan {
   steps: Step[];
   /** Folders (relative to the plan's out) whose runs the figure's report draws. */
   report: string[];
+  /**
+   * The authors' Caffe logs (file names in their release, ../shared/reference/caffe-logs) that the
+   * figure's report overlays: only where the axes match at this scale (a range test's LR axis
+   * always; iteration axes only at paper scale).
+   */
+  overlays: string[];
 }
 
 interface ScaleSettings {
@@ -52,6 +58,7 @@ interface ScaleSettings {
   interpTrain: number;
   interpTest: number;
   target: number;
+  overlays: Partial<Record<FigureId, string[]>>;
 }
 
 function settings(scale: Scale, dataDir?: string): ScaleSettings {
@@ -61,6 +68,7 @@ function settings(scale: Scale, dataDir?: string): ScaleSettings {
       common: { ...cifar, model: 'resnet56', batch: 1000, threads: 2 }, kStandard: 1, kClr: 1,
       superConvergence: { clr: 20_000, baseline: 95_000 }, rangeModels: ['resnet52', 'resnet56', 'resnet60'],
       rangeIters: 20_000, evalEvery: 500, evalSize: 10_000, interpTrain: 10_000, interpTest: 10_000, target: 0.9,
+      overlays: { fig1a: ['lr35Fig1a.log'], fig1b: ['range2SS80kRes56LR.log'], fig2b: ['clr3SS5kFig1a.log', 'lr35Fig1a.log'] },
     };
   }
   if (scale === 'cpu') {
@@ -68,12 +76,13 @@ function settings(scale: Scale, dataDir?: string): ScaleSettings {
       common: { ...cifar, model: 'resnet20', batch: 128, testSize: 2000, threads: 2 }, kStandard: 0.02, kClr: 0.04,
       superConvergence: { clr: 2000, baseline: 4000 }, rangeModels: ['resnet20'],
       rangeIters: 1500, evalEvery: 50, evalSize: 1000, interpTrain: 2000, interpTest: 2000, target: 0.8,
+      overlays: { fig1b: ['range2Res20Fig4b.log'] },
     };
   }
   return {
     common: { dataset: 'mnist', model: 'resnet20', batch: 64, testSize: 1000, threads: 2 }, kStandard: 0.015, kClr: 0.015,
       superConvergence: { clr: 300, baseline: 1425 }, rangeModels: ['resnet20'],
-    rangeIters: 300, evalEvery: 25, evalSize: 1000, interpTrain: 1000, interpTest: 1000, target: 0.97,
+    rangeIters: 300, evalEvery: 25, evalSize: 1000, interpTrain: 1000, interpTest: 1000, target: 0.97, overlays: {},
   };
 }
 
@@ -101,18 +110,18 @@ export function plan(scale: Scale, figures: readonly FigureId[], dataDir?: strin
     fig1a: {
       id: 'fig1a', title: 'Test accuracy in standard training for initial LRs 0.14, 0.24, 0.35',
       expect: 'LR 0.14 climbs, dips, then climbs again; 0.24 and 0.35 do not dip.',
-      steps: [0.14, 0.24, 0.35].map(standard), report: ['fig1a/lr0.14', 'fig1a/lr0.24', 'fig1a/lr0.35'],
+      steps: [0.14, 0.24, 0.35].map(standard), report: ['fig1a/lr0.14', 'fig1a/lr0.24', 'fig1a/lr0.35'], overlays: s.overlays.fig1a ?? [],
     },
     fig1b: {
       id: 'fig1b', title: 'LR range test 0.001-1: test accuracy against LR for several depths',
       expect: 'A dip in accuracy near LR 0.1, then high accuracy over a wide span of large LRs (0.25-1.0).',
       steps: [{ kind: 'range-test', dir: 'fig1b', models: s.rangeModels, train: { ...common }, minLr: 0.001, maxLr: 1, iters: s.rangeIters, evalEvery: s.evalEvery, evalSize: s.evalSize, snapshot: Math.round(s.rangeIters / 5) }],
-      report: s.rangeModels.map((m) => `fig1b/${m}`),
+      report: s.rangeModels.map((m) => `fig1b/${m}`), overlays: s.overlays.fig1b ?? [],
     },
     fig2a: {
       id: 'fig2a', title: 'CLR between 0.1 and 0.35 (stepsize 10k): test accuracy, test loss and training loss',
       expect: 'Training loss jumps as the LR rises through ~0.25, then recovers; test loss and accuracy rise together in places.',
-      steps: [clr035], report: ['fig2a/clr-0.1-0.35'],
+      steps: [clr035], report: ['fig2a/clr-0.1-0.35'], overlays: s.overlays.fig2a ?? [],
     },
     fig2b: {
       id: 'fig2b', title: 'Super-convergence: one CLR cycle 0.1-1.0 against multistep from 0.35',
@@ -120,21 +129,21 @@ export function plan(scale: Scale, figures: readonly FigureId[], dataDir?: strin
       steps: [{ kind: 'compare', dir: 'fig2b', train: { ...common, testInterval: evalEvery(sc.baseline) },
         clr: { baseLr: 0.1, maxLr: 1.0, stepsize: Math.round(sc.clr / 2), iters: sc.clr },
         baseline: { lr: 0.35, stepvalue: [50, 75, 85].map((v) => Math.round(sc.baseline * v / 95)), iters: sc.baseline }, target: s.target }],
-      report: ['fig2b'],
+      report: ['fig2b'], overlays: s.overlays.fig2b ?? [],
     },
     fig3a: {
       id: 'fig3a', title: 'Interpolation between two states of regular training',
       expect: 'One convex basin: no loss peak between the states; minima near the centre.',
       steps: [standard(0.35), { kind: 'interpolate', dir: 'fig3a', from: { run: 'fig1a/lr0.35', iter: it(s.kStandard, 60_000) }, to: { run: 'fig1a/lr0.35', iter: it(s.kStandard, 80_000) },
         alphas: { start: -0.5, stop: 1.5, step: 0.05 }, trainSize: s.interpTrain, testSize: s.interpTest }],
-      report: ['fig3a'],
+      report: ['fig3a'], overlays: s.overlays.fig3a ?? [],
     },
     fig3b: {
       id: 'fig3b', title: 'Interpolation between the solutions at the ends of two CLR cycles',
       expect: 'A loss peak between the two solutions; the test-loss minima offset from alpha 0 and 1 towards the centre.',
       steps: [clr035, { kind: 'interpolate', dir: 'fig3b', from: { run: 'fig2a/clr-0.1-0.35', iter: it(s.kClr, 20_000) }, to: { run: 'fig2a/clr-0.1-0.35', iter: it(s.kClr, 40_000) },
         alphas: { start: -0.5, stop: 1.5, step: 0.05 }, trainSize: s.interpTrain, testSize: s.interpTest }],
-      report: ['fig3b'],
+      report: ['fig3b'], overlays: s.overlays.fig3b ?? [],
     },
   };
   return figures.map((f) => all[f]);
@@ -155,20 +164,20 @@ export function demoPlan(dataDir?: string): FigurePlan[] {
     {
       id: 'fig1b', title: 'LR range test', expect: 'accuracy rises, plateaus high over a wide span of LRs, then turns ragged',
       steps: [{ kind: 'range-test', dir: 'range-test', models: ['resnet20'], train: { ...common }, minLr: 0, maxLr: 2, iters: 300, evalEvery: 20, evalSize: 1000, snapshot: 100 }],
-      report: ['range-test/resnet20'],
+      report: ['range-test/resnet20'], overlays: [],
     },
     {
       id: 'fig2b', title: 'One CLR cycle against a multistep baseline', expect: 'the CLR cycle reaches the baseline\'s accuracy in fewer iterations',
       steps: [{ kind: 'compare', dir: 'compare', train: { ...common, testInterval: 25 },
         clr: { baseLr: 0.1, maxLr: 1.0, stepsize: clrIters / 2, iters: clrIters },
         baseline: { lr: 0.35, stepvalue: [it(k, 35_000), it(k, 50_000)], iters: baseIters }, target: dataDir ? 0.6 : 0.97 }],
-      report: ['compare'],
+      report: ['compare'], overlays: [],
     },
     {
       id: 'fig3b', title: 'Interpolation between the CLR and the baseline solutions', expect: 'a loss barrier between two distinct solutions',
       steps: [{ kind: 'interpolate', dir: 'interpolation', from: { run: 'compare/clr', iter: clrIters }, to: { run: 'compare/baseline', iter: baseIters },
         alphas: { start: -0.5, stop: 1.5, step: 0.1 }, trainSize: 1000, testSize: 1000 }],
-      report: ['interpolation'],
+      report: ['interpolation'], overlays: [],
     },
   ];
 }

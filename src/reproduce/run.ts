@@ -1,10 +1,11 @@
 /**
  * Runs a reproduction plan: each step writes its own folder under `out`; a step whose folder holds
- * a completed run is skipped, so an interrupted reproduction continues where it stopped. Then one
- * report of every figure's runs is written to `out/report`.
+ * a completed run is skipped, so an interrupted reproduction continues where it stopped. Then each
+ * figure gets its own report in `out/report/<figure>/` (the authors' matching Caffe logs overlaid
+ * when `caffeLogDir` holds them), and `out/report/index.html` links them all.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { runRangeTests } from '../experiments/range-test.js';
 import { runCompare } from '../experiments/compare.js';
 import { runInterpolation } from '../experiments/interpolation.js';
@@ -13,7 +14,8 @@ import { RunStore } from '../train/runstore.js';
 import { resolveTrainConfig } from '../train/config.js';
 import { train } from '../train/trainer.js';
 import { checkpointFile } from '../train/checkpoint.js';
-import { writeReport, type ReportResult } from '../report/index.js';
+import { overviewHtml, writeReport, type ReportSection } from '../report/index.js';
+import { writeFileAtomic } from '../train/atomic.js';
 import { LosstopoError } from '../errors.js';
 import type { FigurePlan, Step } from './presets.js';
 
@@ -21,8 +23,26 @@ export interface ReproduceOptions {
   out: string;
   quiet?: boolean;
   log?: (line: string) => void;
-  /** Caffe logs to overlay in the report. */
+  /** Caffe logs to overlay in every figure's report. */
   caffeLogs?: string[];
+  /** Folder of the authors' Caffe logs: each figure overlays the ones its plan names (when present). */
+  caffeLogDir?: string;
+}
+
+export interface ReproduceResult {
+  /** out/report/index.html (the overview). */
+  index: string;
+  /** Each figure's own report index.html. */
+  reports: Record<string, string>;
+  figures: FigurePlan[];
+}
+
+const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+
+/** One line of key numbers for the overview: each run's final (best) test accuracy. */
+function keyNumbers(runs: { label: string; source: string; summary: { finalTestAccuracy: number | null; bestTestAccuracy: number | null; iterations: number | null } }[]): string {
+  return runs.filter((r) => r.summary.finalTestAccuracy !== null)
+    .map((r) => `${r.label}${r.source === 'caffe' ? ' (authors)' : ''}: ${pct(r.summary.finalTestAccuracy)} final, ${pct(r.summary.bestTestAccuracy)} best, ${r.summary.iterations ?? '-'} its`).join('; ');
 }
 
 const done = (dir: string): boolean => existsSync(join(dir, 'run.json')) && RunStore.readRecord(dir).status === 'completed';
@@ -64,7 +84,7 @@ async function runStep(step: Step, out: string, o: ReproduceOptions): Promise<vo
   }
 }
 
-export async function reproduce(plans: readonly FigurePlan[], o: ReproduceOptions): Promise<{ report: ReportResult; figures: FigurePlan[] }> {
+export async function reproduce(plans: readonly FigurePlan[], o: ReproduceOptions): Promise<ReproduceResult> {
   const seen = new Set<string>();
   for (const p of plans) {
     o.log?.(`== ${p.id}: ${p.title}`);
@@ -75,7 +95,25 @@ export async function reproduce(plans: readonly FigurePlan[], o: ReproduceOption
       await runStep(step, o.out, o);
     }
   }
-  const dirs = [...new Set(plans.flatMap((p) => p.report))].map((d) => join(o.out, d));
-  const report = await writeReport(dirs, join(o.out, 'report'), { title: `losstopo reproduction: ${plans.map((p) => p.id).join(', ')}`, ...(o.caffeLogs ? { caffeLogs: o.caffeLogs } : {}) });
-  return { report, figures: [...plans] };
+  const top = join(o.out, 'report');
+  const sections: ReportSection[] = [];
+  const reports: Record<string, string> = {};
+  for (const p of plans) {
+    const named = o.caffeLogDir ? p.overlays.map((f) => join(o.caffeLogDir!, f)) : [];
+    for (const f of named) if (!existsSync(f)) o.log?.(`  ${f} not found: not overlaid`);
+    const authors = named.filter((f) => existsSync(f));
+    const logs = [...authors, ...(o.caffeLogs ?? [])];
+    o.log?.(`report ${p.id}${logs.length ? ` (overlaid: ${logs.map((f) => basename(f)).join(', ')})` : ''}`);
+    const r = await writeReport(p.report.map((d) => join(o.out, d)), join(top, p.id), { title: `${p.id}: ${p.title}`, caffeLogs: logs });
+    reports[p.id] = r.index;
+    const note = keyNumbers(r.runs);
+    sections.push({
+      id: p.id, title: p.title, expect: p.expect, href: `${p.id}/index.html`,
+      figures: r.figures.filter((f) => f.endsWith('.png')).map((f) => ({ title: basename(f, '.png'), png: relative(top, f) })),
+      ...(note ? { note } : {}),
+    });
+  }
+  const index = join(top, 'index.html');
+  writeFileAtomic(index, overviewHtml(`losstopo reproduction: ${plans.map((p) => p.id).join(', ')}`, new Date().toISOString(), sections));
+  return { index, reports, figures: [...plans] };
 }

@@ -22,8 +22,8 @@ const command: Command = {
     const t0 = Date.now();
     const r = await reproduce(demoPlan(o.dataDir), { out: o.out, quiet: o.quiet, log: (l) => io.err(l) });
     io.err(`demo finished in ${((Date.now() - t0) / 60000).toFixed(1)} min; open the report:`);
-    if (json) io.json({ out: o.out, index: r.report.index });
-    else io.out(r.report.index);
+    if (json) io.json({ out: o.out, index: r.index });
+    else io.out(r.index);
     return 0;
   },
 };

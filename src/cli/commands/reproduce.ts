@@ -1,4 +1,5 @@
 /** `losstopo reproduce fig1a|...|all --scale paper|cpu`: the paper's figures, then a report of them. */
+import { existsSync, statSync } from 'node:fs';
 import { LosstopoError } from '../../errors.js';
 import { figureIds, plan, scales, type FigureId } from '../../reproduce/presets.js';
 import { reproduce } from '../../reproduce/run.js';
@@ -9,7 +10,8 @@ const options = {
   scale: { type: 'enum', choices: scales, default: 'cpu', description: 'paper: the authors\' settings; cpu: scaled to ~2 h on 2 cores; demo: MNIST, minutes' },
   dataDir: { type: 'string', description: 'folder holding cifar-10-batches-bin/ (required for paper and cpu scales)' },
   out: { type: 'string', default: 'runs/reproduce', description: 'output folder (steps already completed there are skipped)' },
-  caffeLog: { type: 'strings', description: 'authors\' Caffe logs to overlay in the report (comma-separated)' },
+  caffeLogDir: { type: 'string', description: 'folder of the authors\' Caffe logs: each figure overlays those whose axes match (e.g. ../shared/reference/caffe-logs)' },
+  caffeLog: { type: 'strings', description: 'more Caffe logs to overlay in every figure\'s report (comma-separated)' },
   threads: { type: 'int', min: 1, description: 'CPU threads per run (default: the scale\'s, 2)' },
   quiet: { type: 'boolean', default: false, description: 'no progress bars' },
 } satisfies OptTable;
@@ -30,10 +32,11 @@ const command: Command = {
       }
     }
     if (o.scale !== 'demo' && !o.dataDir) throw new LosstopoError({ code: 'invalid_option', path: '--data-dir' }, `is required for --scale ${o.scale} (CIFAR-10; fetch it with \`losstopo data fetch --dataset cifar10 --data-dir DIR\`)`);
+    if (o.caffeLogDir && !(existsSync(o.caffeLogDir) && statSync(o.caffeLogDir).isDirectory())) throw new LosstopoError({ code: 'invalid_option', path: '--caffe-log-dir', received: o.caffeLogDir }, `${o.caffeLogDir} is not a folder`);
     const plans = plan(o.scale, [...new Set(figs)], o.dataDir, o.threads);
-    const r = await reproduce(plans, { out: o.out, quiet: o.quiet, log: (l) => io.err(l), ...(o.caffeLog ? { caffeLogs: o.caffeLog } : {}) });
-    if (json) io.json({ out: o.out, index: r.report.index, figures: plans.map((p) => ({ id: p.id, title: p.title, expect: p.expect })) });
-    else io.out(r.report.index);
+    const r = await reproduce(plans, { out: o.out, quiet: o.quiet, log: (l) => io.err(l), ...(o.caffeLog ? { caffeLogs: o.caffeLog } : {}), ...(o.caffeLogDir ? { caffeLogDir: o.caffeLogDir } : {}) });
+    if (json) io.json({ out: o.out, index: r.index, figures: plans.map((p) => ({ id: p.id, title: p.title, expect: p.expect, report: r.reports[p.id] })) });
+    else io.out(r.index);
     return 0;
   },
 };
