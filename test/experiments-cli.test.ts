@@ -1,0 +1,56 @@
+/**
+ * The experiment commands as a user runs them (tiny MNIST runs): range-test with --models (one
+ * test per depth) and with --stop-on-divergence, and compare with a one-cycle arm.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli } from './helpers/cli.js';
+
+const tiny = ['--dataset', 'mnist', '--width-mult', '0.5', '--train-size', '500', '--batch', '16', '--quiet'];
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'losstopo-expcli-'));
+
+test('range-test --models: one test per depth into OUT/<model>, summarised in one JSON document', () => {
+  const dir = tmp();
+  try {
+    const r = cli(['range-test', ...tiny, '--models', 'resnet8,resnet14', '--iters', '10', '--eval-every', '5', '--eval-size', '100', '--out', dir, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { runs: { model: string; status: string; runDir: string }[] };
+    assert.deepEqual(doc.runs.map((x) => [x.model, x.status, x.runDir]), [['resnet8', 'completed', join(dir, 'resnet8')], ['resnet14', 'completed', join(dir, 'resnet14')]]);
+    for (const m of ['resnet8', 'resnet14']) {
+      const rt = JSON.parse(readFileSync(join(dir, m, 'range-test.json'), 'utf8')) as { model: { depth?: number; name?: string } | string; points: unknown[] };
+      assert.equal(rt.points.length, 11, `${m}: 10 steps and the final evaluation`);
+      assert.match(JSON.stringify(rt.model), m === 'resnet8' ? /8/ : /14/);
+    }
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('range-test --stop-on-divergence: an exponential sweep to LR 1e4 stops early with its reason, the points so far kept', () => {
+  const dir = tmp();
+  try {
+    const r = cli(['range-test', ...tiny, '--model', 'resnet8', '--mode', 'exp', '--min-lr', '0.01', '--max-lr', '10000', '--iters', '200', '--eval-every', '50', '--eval-size', '100', '--stop-on-divergence', '--out', join(dir, 'rt'), '--json']);
+    assert.ok(r.code === 0 || r.code === 3, `exit ${r.code}: ${r.stderr}`);
+    const rt = JSON.parse(readFileSync(join(dir, 'rt', 'range-test.json'), 'utf8')) as { stopReason?: string; points: { lr: number }[] };
+    if (r.code === 0) assert.match(rt.stopReason ?? '', /stop on divergence/);
+    assert.ok(rt.points.length < 200, `stopped before the end: ${rt.points.length} points`);
+    assert.ok(rt.points.length > 20, 'the points before the stop are kept');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('compare --clr-policy one_cycle: both arms train, the one-cycle arm follows its schedule, compare.json has both', () => {
+  const dir = tmp();
+  try {
+    const r = cli(['compare', ...tiny, '--model', 'resnet8', '--clr-policy', 'one_cycle', '--clr-max-lr', '0.5', '--clr-stepsize', '10', '--clr-iters', '20',
+      '--baseline-lr', '0.1', '--baseline-stepvalue', '20,30', '--baseline-iters', '40', '--test-interval', '10', '--test-size', '200', '--target', '0.3', '--out', dir, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const c = JSON.parse(readFileSync(join(dir, 'compare.json'), 'utf8')) as { clr: { status: string; iterations: number }; baseline: { status: string; iterations: number } };
+    assert.deepEqual([c.clr.status, c.clr.iterations, c.baseline.status, c.baseline.iterations], ['completed', 20, 'completed', 40]);
+    const lrs = readFileSync(join(dir, 'clr', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { lr?: number }).filter((x) => x.lr !== undefined).map((x) => x.lr!);
+    const peak = Math.max(...lrs);
+    assert.ok(Math.abs(peak - 0.5) < 0.05, `one-cycle peaks near max LR: ${peak}`);
+    assert.ok(lrs[0]! < peak / 5 && lrs[lrs.length - 1]! < lrs[0]!, `starts low, ends lower: ${lrs[0]} .. ${lrs[lrs.length - 1]}`);
+    assert.ok(existsSync(join(dir, 'baseline', 'run.json')));
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
