@@ -26,6 +26,10 @@ const plans: FigurePlan[] = [
     steps: [{ kind: 'compare', dir: 'compare', train: { ...train, testInterval: 10 }, clr: { baseLr: 0.1, maxLr: 1, stepsize: 10, iters: 20 }, baseline: { lr: 0.35, stepvalue: [20, 30], iters: 40 }, target: 0.5 }],
   },
   {
+    id: 'fig1a', title: 'standard training', expect: 'a climb', report: ['std'], overlays: [],
+    steps: [{ kind: 'train', dir: 'std', config: { ...train, schedule: { policy: 'multistep', baseLr: 0.1, gamma: 0.1, stepvalue: [15] }, maxIter: 20, testInterval: 10, snapshot: 10 } }],
+  },
+  {
     id: 'fig3b', title: 'interpolation', expect: 'a barrier', report: ['interp'], overlays: [],
     steps: [{ kind: 'interpolate', dir: 'interp', from: { run: 'compare/clr', iter: 20 }, to: { run: 'compare/baseline', iter: 40 }, alphas: { start: 0, stop: 1, step: 0.5 }, trainSize: 100, testSize: 100 }],
   },
@@ -36,7 +40,7 @@ test('reproduce: steps into folders, a report per figure with its overlay, an ov
   try {
     const lines: string[] = [];
     const r = await reproduce(plans, { out, quiet: true, caffeLogDir: fixtures, log: (l) => lines.push(l) });
-    for (const d of ['range/resnet8', 'compare', 'compare/clr', 'compare/baseline', 'interp']) assert.equal(RunStore.readRecord(join(out, d)).status, 'completed', d);
+    for (const d of ['range/resnet8', 'compare', 'compare/clr', 'compare/baseline', 'std', 'interp']) assert.equal(RunStore.readRecord(join(out, d)).status, 'completed', d);
     assert.ok(lines.some((l) => l.includes('absent.log not found')), 'a named log that is missing is reported');
 
     // Each figure's report; the range test's overlays the authors' log it names.
@@ -59,18 +63,23 @@ test('reproduce: steps into folders, a report per figure with its overlay, an ov
     // A rerun does no work.
     const again: string[] = [];
     await reproduce(plans, { out, quiet: true, log: (l) => again.push(l) });
-    assert.equal(again.filter((l) => l.startsWith('skip')).length, 3, again.join('\n'));
+    assert.equal(again.filter((l) => / skip /.test(l)).length, 4, again.join('\n'));
+    assert.ok(again.some((l) => l.startsWith('[4/4] ')), 'steps are counted');
 
-    // A range test killed after its snapshot at 10 (no later checkpoint) is continued, to the same result.
-    const rt = join(out, 'range', 'resnet8');
-    const before = readFileSync(join(rt, 'range-test.json'), 'utf8');
-    const ck = join(rt, 'checkpoints');
-    for (const f of readdirSync(ck)) if (f.startsWith('iter-20')) rmSync(join(ck, f), { recursive: true });
-    RunStore.reopen(rt, Number.MAX_SAFE_INTEGER).close(); // marks it running again, as a killed run leaves it
+    // A range test and a training run killed after their snapshots at 10 (no later checkpoint) are
+    // continued, to the same results.
+    const rt = join(out, 'range', 'resnet8'), std = join(out, 'std');
+    const before = [readFileSync(join(rt, 'range-test.json'), 'utf8'), readFileSync(join(std, 'metrics.jsonl'), 'utf8')];
+    for (const d of [rt, std]) {
+      const ck = join(d, 'checkpoints');
+      for (const f of readdirSync(ck)) if (f.startsWith('iter-20')) rmSync(join(ck, f), { recursive: true });
+      RunStore.reopen(d, Number.MAX_SAFE_INTEGER).close(); // marks it running again, as a killed run leaves it
+    }
     const third: string[] = [];
-    await reproduce(plans.slice(0, 1), { out, quiet: true, log: (l) => third.push(l) });
+    await reproduce(plans.slice(0, 3), { out, quiet: true, log: (l) => third.push(l) });
     assert.ok(third.some((l) => l.includes('resnet8 (resumed)')), third.join('\n'));
-    assert.equal(RunStore.readRecord(rt).status, 'completed');
-    assert.equal(readFileSync(join(rt, 'range-test.json'), 'utf8'), before);
+    assert.ok(third.some((l) => l.includes('train std (resumed)')), third.join('\n'));
+    for (const d of [rt, std]) assert.equal(RunStore.readRecord(d).status, 'completed');
+    assert.deepEqual([readFileSync(join(rt, 'range-test.json'), 'utf8'), readFileSync(join(std, 'metrics.jsonl'), 'utf8')], before);
   } finally { rmSync(out, { recursive: true, force: true }); }
 });

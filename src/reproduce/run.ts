@@ -13,7 +13,7 @@ import { progressHook } from '../train/progress-hook.js';
 import { RunStore } from '../train/runstore.js';
 import { resolveTrainConfig } from '../train/config.js';
 import { train } from '../train/trainer.js';
-import { checkpointFile } from '../train/checkpoint.js';
+import { checkpointFile, listCheckpoints } from '../train/checkpoint.js';
 import { overviewHtml, writeReport, type ReportSection } from '../report/index.js';
 import { writeFileAtomic } from '../train/atomic.js';
 import { LosstopoError } from '../errors.js';
@@ -62,12 +62,14 @@ async function runStep(step: Step, out: string, o: ReproduceOptions): Promise<vo
     return;
   }
   if (done(dir)) { log(`skip ${step.dir} (done)`); return; }
-  if (existsSync(join(dir, 'run.json'))) {
-    throw new LosstopoError({ code: 'run_error', file: dir }, `holds an unfinished run (${RunStore.readRecord(dir).status}); continue it with \`losstopo train --resume ${dir}\` or remove it`);
+  // An interrupted training run continues from its latest checkpoint; other unfinished steps are redone by hand.
+  const resume = existsSync(join(dir, 'run.json'));
+  if (resume && !(step.kind === 'train' && listCheckpoints(join(dir, 'checkpoints'), true).length > 0)) {
+    throw new LosstopoError({ code: 'run_error', file: dir }, `holds an unfinished run (${RunStore.readRecord(dir).status}) that cannot be continued; remove it to run the step again`);
   }
-  log(`${step.kind} ${step.dir}`);
+  log(`${step.kind} ${step.dir}${resume ? ' (resumed)' : ''}`);
   if (step.kind === 'train') {
-    const r = await train(resolveTrainConfig(step.config), { out: dir, hooks: [progressHook(step.dir, o.quiet)], handleSignals: true });
+    const r = await train(resolveTrainConfig(step.config), { ...(resume ? { resume: dir } : { out: dir }), hooks: [progressHook(step.dir, o.quiet)], handleSignals: true });
     if (r.status !== 'completed') throw new LosstopoError({ code: 'run_error', file: dir }, `run ${r.status}: ${r.message ?? ''}`);
   } else if (step.kind === 'compare') {
     const r = await runCompare({ train: step.train, clr: { policy: 'triangular', ...step.clr }, baseline: step.baseline, target: step.target },
@@ -85,14 +87,18 @@ async function runStep(step: Step, out: string, o: ReproduceOptions): Promise<vo
 }
 
 export async function reproduce(plans: readonly FigurePlan[], o: ReproduceOptions): Promise<ReproduceResult> {
+  // A step shared by two figures (fig1a's LR-0.35 run is fig3a's too) runs once.
+  const keyOf = (step: Step): string => (step.kind === 'range-test' ? `${step.dir}:${step.models.join(',')}` : step.dir);
+  const total = new Set(plans.flatMap((p) => p.steps.map(keyOf))).size;
   const seen = new Set<string>();
   for (const p of plans) {
     o.log?.(`== ${p.id}: ${p.title}`);
     for (const step of p.steps) {
-      const key = step.kind === 'range-test' ? `${step.dir}:${step.models.join(',')}` : step.dir;
+      const key = keyOf(step);
       if (seen.has(key)) continue;
       seen.add(key);
-      await runStep(step, o.out, o);
+      const n = seen.size;
+      await runStep(step, o.out, { ...o, log: (l) => o.log?.(`[${n}/${total}] ${l}`) });
     }
   }
   const top = join(o.out, 'report');
