@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { reproduce } from '../src/reproduce/run.js';
+import { describePlan, reproduce } from '../src/reproduce/run.js';
 import type { FigurePlan } from '../src/reproduce/presets.js';
 import { RunStore } from '../src/train/runstore.js';
 
@@ -38,10 +38,15 @@ const plans: FigurePlan[] = [
 test('reproduce: steps into folders, a report per figure with its overlay, an overview; reruns skip; an interrupted range test continues', async () => {
   const out = mkdtempSync(join(tmpdir(), 'losstopo-repro-'));
   try {
+    const planned = describePlan(plans, out);
+    assert.deepEqual(planned.map((x) => [x.dir, x.kind, x.iterations, x.images, x.state]), [
+      ['range/resnet8', 'range-test', 20, 20 * 32, 'to run'], ['compare', 'compare', 60, 60 * 32, 'to run'],
+      ['std', 'train', 20, 20 * 32, 'to run'], ['interp', 'interpolate', 3, 3 * 200, 'to run']]);
     const lines: string[] = [];
     const r = await reproduce(plans, { out, quiet: true, caffeLogDir: fixtures, log: (l) => lines.push(l) });
     for (const d of ['range/resnet8', 'compare', 'compare/clr', 'compare/baseline', 'std', 'interp']) assert.equal(RunStore.readRecord(join(out, d)).status, 'completed', d);
     assert.ok(lines.some((l) => l.includes('absent.log not found')), 'a named log that is missing is reported');
+    assert.deepEqual(describePlan(plans, out).map((x) => x.state), ['done', 'done', 'done', 'done']);
 
     // Each figure's report; the range test's overlays the authors' log it names.
     for (const p of plans) assert.ok(existsSync(r.reports[p.id]!), p.id);

@@ -49,6 +49,36 @@ const done = (dir: string): boolean => existsSync(join(dir, 'run.json')) && RunS
 /** A range test that diverged has its result too (the sweep found where the loss explodes). */
 const rangeDone = (dir: string): boolean => done(dir) || (existsSync(join(dir, 'run.json')) && RunStore.readRecord(dir).status === 'diverged');
 
+export interface PlannedStep { figure: string; dir: string; kind: Step['kind']; iterations: number; images: number; state: 'done' | 'started' | 'to run' }
+
+/** What a reproduction would do in `out` (nothing is run): each step once, its cost and state. */
+export function describePlan(plans: readonly FigurePlan[], out: string): PlannedStep[] {
+  const rows: PlannedStep[] = [];
+  const seen = new Set<string>();
+  // 'started': running now, or interrupted (a rerun continues it where it can).
+  const state = (dir: string, isDone: (d: string) => boolean): PlannedStep['state'] =>
+    isDone(dir) ? 'done' : existsSync(join(dir, 'run.json')) ? 'started' : 'to run';
+  const batchOf = (c: Record<string, unknown>): number => (typeof c.batch === 'number' ? c.batch : 128);
+  for (const p of plans) {
+    for (const step of p.steps) {
+      const dirs = step.kind === 'range-test' ? step.models.map((m) => `${step.dir}/${m}`) : [step.dir];
+      for (const d of dirs) {
+        if (seen.has(d)) continue;
+        seen.add(d);
+        const dir = join(out, d);
+        if (step.kind === 'range-test') rows.push({ figure: p.id, dir: d, kind: step.kind, iterations: step.iters, images: step.iters * batchOf(step.train), state: state(dir, rangeDone) });
+        else if (step.kind === 'train') { const n = Number(step.config.maxIter); rows.push({ figure: p.id, dir: d, kind: step.kind, iterations: n, images: n * batchOf(step.config), state: state(dir, done) }); }
+        else if (step.kind === 'compare') { const n = step.clr.iters + step.baseline.iters; rows.push({ figure: p.id, dir: d, kind: step.kind, iterations: n, images: n * batchOf(step.train), state: state(dir, done) }); }
+        else {
+          const points = Math.round((step.alphas.stop - step.alphas.start) / step.alphas.step) + 1;
+          rows.push({ figure: p.id, dir: d, kind: step.kind, iterations: points, images: points * (step.trainSize + step.testSize), state: state(dir, done) });
+        }
+      }
+    }
+  }
+  return rows;
+}
+
 async function runStep(step: Step, out: string, o: ReproduceOptions): Promise<void> {
   const dir = join(out, step.dir);
   const log = o.log ?? (() => {});
