@@ -46,6 +46,23 @@ test('a run folder follows the contract, and a resumed run equals the uninterrup
   assert.ok(finalWeights(a, 40).equals(finalWeights(b, 40)), 'final checkpoints differ');
 });
 
+test('a resumed run\'s summary counts the evaluations before the resume (its best accuracy was one of them)', () => {
+  // LR x50 at iteration 30 wrecks the net: the best evaluation (at 30) precedes the resume at 40.
+  const run = ['--dataset', 'mnist', '--model', 'resnet8', '--width-mult', '0.5', '--batch', '16', '--test-size', '200', '--test-interval', '10',
+    '--policy', 'multistep', '--base-lr', '0.1', '--stepvalue', '30', '--gamma', '50', '--quiet', '--json'];
+  const a = join(tmp(), 'a'), b = join(tmp(), 'b');
+  const full = tr([...run, '--max-iter', '50', '--out', a]);
+  assert.equal(full.code, 0, full.stderr);
+  assert.ok(tr([...run, '--max-iter', '40', '--out', b]).code === 0);
+  const resumed = tr(['--resume', b, '--max-iter', '50', '--quiet', '--json']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const pick = (d: Record<string, unknown>): unknown[] => [d.bestTestAccuracy, d.bestTestIter, d.finalTestAccuracy];
+  const want = pick(JSON.parse(full.stdout));
+  assert.ok((want[1] as number) < 40, `the best evaluation precedes the resume: ${JSON.stringify(want)}`);
+  assert.deepEqual(pick(JSON.parse(resumed.stdout)), want);
+  assert.deepEqual(RunStore.readRecord(b).summary, RunStore.readRecord(a).summary);
+});
+
 test('SIGINT stops with a final checkpoint, status interrupted, and the run resumes to the same result', async () => {
   const ref = join(tmp(), 'ref'), run = join(tmp(), 'int');
   assert.equal(tr([...small, '--max-iter', '60', '--out', ref]).code, 0);

@@ -19,7 +19,7 @@ import { dataConfigOf, modelConfigOf, type TrainConfig } from './config.js';
 import { batchTensors, evaluate, type EvalResult } from './evaluate.js';
 import { PrefetchLoader } from '../data/prefetch.js';
 import { HookList, type EvalLog, type Hooks, type RunEndLog, type StepLog } from './hooks.js';
-import { RunStore } from './runstore.js';
+import { readMetrics, RunStore } from './runstore.js';
 import { listCheckpoints, loadCheckpoint, loadTrainingState, saveCheckpoint } from './checkpoint.js';
 
 export interface TrainResult {
@@ -120,6 +120,15 @@ export async function train(config: TrainConfig, o: TrainOptions = {}): Promise<
   let finalTest: EvalResult | null = null;
   let bestTest: (EvalResult & { iter: number }) | null = null;
   let lastEvalIter = -1;
+  // A resumed run's summary covers its evaluations before the checkpoint too (kept in metrics).
+  if (o.resume) {
+    for (const r of readMetrics(o.resume)) {
+      if (!('split' in r) || r.split !== 'test' || r.iter >= startIter) continue;
+      const t: EvalResult = { loss: r.loss, accuracy: r.accuracy, count: data.test.count };
+      finalTest = t;
+      if (!bestTest || t.accuracy > bestTest.accuracy) bestTest = { ...t, iter: r.iter };
+    }
+  }
   const runEval = (iter: number): void => {
     lastEvalIter = iter;
     const t = evaluate(model, testLoader(), shape);
