@@ -35,7 +35,7 @@ const plans: FigurePlan[] = [
   },
 ];
 
-test('reproduce: steps into folders, a report per figure with its overlay, an overview; reruns skip; an interrupted range test continues', async () => {
+test('reproduce: steps into folders, a report per figure with its overlay, an overview; reruns skip; interrupted range test, training run and comparison continue', async () => {
   const out = mkdtempSync(join(tmpdir(), 'losstopo-repro-'));
   try {
     const planned = describePlan(plans, out);
@@ -73,18 +73,22 @@ test('reproduce: steps into folders, a report per figure with its overlay, an ov
 
     // A range test and a training run killed after their snapshots at 10 (no later checkpoint) are
     // continued, to the same results.
-    const rt = join(out, 'range', 'resnet8'), std = join(out, 'std');
-    const before = [readFileSync(join(rt, 'range-test.json'), 'utf8'), readFileSync(join(std, 'metrics.jsonl'), 'utf8')];
-    for (const d of [rt, std]) {
+    // So is a comparison whose baseline was killed after its snapshot at 36 (its CLR arm completed).
+    const rt = join(out, 'range', 'resnet8'), std = join(out, 'std'), cmp = join(out, 'compare');
+    const results = (): string[] => [join(rt, 'range-test.json'), join(std, 'metrics.jsonl'), join(cmp, 'compare.json'), join(cmp, 'baseline', 'metrics.jsonl')].map((f) => readFileSync(f, 'utf8'));
+    const before = results();
+    const kill = (d: string, lastIter: number): void => {
       const ck = join(d, 'checkpoints');
-      for (const f of readdirSync(ck)) if (f.startsWith('iter-20')) rmSync(join(ck, f), { recursive: true });
+      for (const f of readdirSync(ck)) if (f.startsWith(`iter-${lastIter}.`)) rmSync(join(ck, f), { recursive: true });
       RunStore.reopen(d, Number.MAX_SAFE_INTEGER).close(); // marks it running again, as a killed run leaves it
-    }
+    };
+    kill(rt, 20); kill(std, 20); kill(join(cmp, 'baseline'), 40); RunStore.reopen(cmp, Number.MAX_SAFE_INTEGER).close();
     const third: string[] = [];
     await reproduce(plans.slice(0, 3), { out, quiet: true, log: (l) => third.push(l) });
     assert.ok(third.some((l) => l.includes('resnet8 (resumed)')), third.join('\n'));
     assert.ok(third.some((l) => l.includes('train std (resumed)')), third.join('\n'));
-    for (const d of [rt, std]) assert.equal(RunStore.readRecord(d).status, 'completed');
-    assert.deepEqual([readFileSync(join(rt, 'range-test.json'), 'utf8'), readFileSync(join(std, 'metrics.jsonl'), 'utf8')], before);
+    assert.ok(third.some((l) => l.includes('compare compare (resumed)')), third.join('\n'));
+    for (const d of [rt, std, cmp, join(cmp, 'baseline')]) assert.equal(RunStore.readRecord(d).status, 'completed', d);
+    assert.deepEqual(results(), before);
   } finally { rmSync(out, { recursive: true, force: true }); }
 });

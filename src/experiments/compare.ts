@@ -9,14 +9,20 @@
  * Both runs share the model, data, optimizer and seed; only the schedule and length differ. Each
  * is an ordinary run folder (OUT/clr, OUT/baseline); OUT/run.json (kind 'compare') holds the
  * comparison. The CLR run snapshots at the end of every cycle (every 2 x stepsize; one_cycle: at
- * its end), the checkpoints the interpolation experiment compares.
+ * its end), the checkpoints the interpolation experiment compares; the baseline every tenth of its
+ * length. With `continueUnfinished` a killed comparison continues: a completed arm is kept, an
+ * interrupted one resumes from its latest checkpoint.
  */
 import { join } from 'node:path';
 import { prepareData } from '../data/index.js';
 import { dataConfigOf, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { train, type TrainResult } from '../train/trainer.js';
 import type { EvalLog, Hooks } from '../train/hooks.js';
-import { inRunFolder } from '../train/runstore.js';
+import { existsSync } from 'node:fs';
+import { inRunFolder, readMetrics, RunStore } from '../train/runstore.js';
+import { listCheckpoints } from '../train/checkpoint.js';
+import type { EvalResult } from '../train/evaluate.js';
+import { LosstopoError } from '../errors.js';
 
 // --- defaults (the paper's Fig. 2b) --------------------------------------------------------------
 export const compareDefaults = Object.freeze({
@@ -85,6 +91,7 @@ export function resolveCompare(c: CompareConfig): { clr: TrainConfig; baseline: 
   }, 'compare --clr-*');
   const baseline = resolveTrainConfig({
     ...c.train, name: `${String(c.train.name ?? 'compare')}-baseline`, schedule: { policy: 'multistep', baseLr: b.lr, stepvalue: b.stepvalue, gamma: b.gamma }, maxIter: b.iters,
+    snapshot: Math.max(1, Math.round(b.iters / 10)),
   }, 'compare --baseline-*');
   return { clr, baseline, target: c.target ?? d.target };
 }
@@ -96,20 +103,48 @@ export function itersToTarget(curve: readonly [number, number, number][], target
   return null;
 }
 
-export async function runCompare(c: CompareConfig, o: { out?: string; hooks?: (name: 'clr' | 'baseline') => Hooks[]; handleSignals?: boolean } = {}): Promise<CompareResult> {
+export interface CompareRunOptions {
+  out?: string;
+  hooks?: (name: 'clr' | 'baseline') => Hooks[];
+  handleSignals?: boolean;
+  /** Continue the unfinished comparison in `out`: a completed arm is kept, an interrupted one resumes from its checkpoint. */
+  continueUnfinished?: boolean;
+}
+
+/** Every test evaluation of a run folder as [iter, accuracy, loss]. */
+function testCurve(dir: string): [number, number, number][] {
+  return readMetrics(dir).flatMap((r) => ('split' in r && r.split === 'test' ? [[r.iter, r.accuracy, r.loss] as [number, number, number]] : []));
+}
+
+export async function runCompare(c: CompareConfig, o: CompareRunOptions = {}): Promise<CompareResult> {
   const r = resolveCompare(c);
   const data = await prepareData(dataConfigOf(r.clr));
   return inRunFolder(o.out, async (open) => {
-    const store = open('compare', { clr: r.clr, baseline: r.baseline, target: r.target }, r.clr.seed, String(c.train.name ?? 'compare'));
+    const store = open('compare', { clr: r.clr, baseline: r.baseline, target: r.target }, r.clr.seed, String(c.train.name ?? 'compare'), o.continueUnfinished);
     const arm = async (name: 'clr' | 'baseline', cfg: TrainConfig): Promise<ArmResult> => {
+      const dir = store ? join(store.dir, name) : null;
+      const prior = dir && o.continueUnfinished && existsSync(join(dir, 'run.json')) ? RunStore.readRecord(dir) : null;
+      let t: Omit<TrainResult, 'runDir'>;
       const curve: [number, number, number][] = [];
-      const rec: Hooks = { onEvalEnd: (l: EvalLog) => { if (l.split === 'test') curve.push([l.iter, l.accuracy, l.loss]); } };
-      const t = await train(cfg, { ...(store ? { out: join(store.dir, name) } : {}), data, hooks: [rec, ...(o.hooks?.(name) ?? [])], handleSignals: o.handleSignals ?? false });
+      if (prior?.status === 'completed') {
+        const m = (prior.summary ?? {}) as Record<string, number | null>;
+        const ev = (acc: number | null | undefined, loss: number | null | undefined): EvalResult | null => (acc == null ? null : { accuracy: acc, loss: loss ?? NaN, count: 0 });
+        const best = ev(m.bestTestAccuracy, null);
+        t = { status: 'completed', iterations: prior.iter ?? cfg.maxIter, finalTest: ev(m.finalTestAccuracy, m.finalTestLoss), bestTest: best ? { ...best, iter: m.bestTestIter ?? 0 } : null };
+      } else {
+        if (prior && !listCheckpoints(join(dir!, 'checkpoints'), true).length) {
+          throw new LosstopoError({ code: 'run_error', file: dir! }, `holds an unfinished ${name} run without a checkpoint to continue from; remove it to run it again`);
+        }
+        const rec: Hooks = { onEvalEnd: (l: EvalLog) => { if (l.split === 'test') curve.push([l.iter, l.accuracy, l.loss]); } };
+        t = await train(cfg, { ...(prior ? { resume: dir! } : dir ? { out: dir } : {}), data, hooks: [rec, ...(o.hooks?.(name) ?? [])], handleSignals: o.handleSignals ?? false });
+      }
+      // The run folder holds every evaluation, also those before a resume.
+      const evals = dir ? testCurve(dir) : curve;
       return {
-        name, status: t.status, ...(t.message ? { message: t.message } : {}), runDir: t.runDir, iterations: t.iterations,
+        name, status: t.status, ...(t.message ? { message: t.message } : {}), runDir: dir, iterations: t.iterations,
         finalTestAccuracy: t.finalTest?.accuracy ?? null, finalTestLoss: t.finalTest?.loss ?? null,
         bestTestAccuracy: t.bestTest?.accuracy ?? null, bestTestIter: t.bestTest?.iter ?? null,
-        itersToTarget: itersToTarget(curve, r.target), curve,
+        itersToTarget: itersToTarget(evals, r.target), curve: evals,
       };
     };
     const clr = await arm('clr', r.clr);

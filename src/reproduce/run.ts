@@ -92,9 +92,9 @@ async function runStep(step: Step, out: string, o: ReproduceOptions): Promise<vo
     return;
   }
   if (done(dir)) { log(`skip ${step.dir} (done)`); return; }
-  // An interrupted training run continues from its latest checkpoint; other unfinished steps are redone by hand.
+  // An interrupted training run or comparison continues from its checkpoints; an unfinished interpolation is redone by hand.
   const resume = existsSync(join(dir, 'run.json'));
-  if (resume && !(step.kind === 'train' && listCheckpoints(join(dir, 'checkpoints'), true).length > 0)) {
+  if (resume && step.kind !== 'compare' && !(step.kind === 'train' && listCheckpoints(join(dir, 'checkpoints'), true).length > 0)) {
     throw new LosstopoError({ code: 'run_error', file: dir }, `holds an unfinished run (${RunStore.readRecord(dir).status}) that cannot be continued; remove it to run the step again`);
   }
   log(`${step.kind} ${step.dir}${resume ? ' (resumed)' : ''}`);
@@ -103,7 +103,7 @@ async function runStep(step: Step, out: string, o: ReproduceOptions): Promise<vo
     if (r.status !== 'completed') throw new LosstopoError({ code: 'run_error', file: dir }, `run ${r.status}: ${r.message ?? ''}`);
   } else if (step.kind === 'compare') {
     const r = await runCompare({ train: step.train, clr: { policy: 'triangular', ...step.clr }, baseline: step.baseline, target: step.target },
-      { out: dir, hooks: (name) => [progressHook(`${step.dir} ${name}`, o.quiet)], handleSignals: true });
+      { out: dir, hooks: (name) => [progressHook(`${step.dir} ${name}`, o.quiet)], handleSignals: true, continueUnfinished: resume });
     for (const arm of [r.clr, r.baseline]) if (arm.status !== 'completed') throw new LosstopoError({ code: 'run_error', file: dir }, `${arm.name} run ${arm.status}: ${arm.message ?? ''}`);
   } else {
     const from = checkpointFile(join(out, step.from.run, 'checkpoints'), step.from.iter);

@@ -141,7 +141,8 @@ export class RunStore {
   }
 }
 
-export type OpenRun = (kind: RunKind, config: unknown, seed: number, name?: string) => RunStore | null;
+/** Opens the experiment's run folder; with `continueUnfinished`, one that holds an unfinished run of this kind is reopened. */
+export type OpenRun = (kind: RunKind, config: unknown, seed: number, name?: string, continueUnfinished?: boolean) => RunStore | null;
 
 /**
  * An experiment kept in a run folder at `out` (none when undefined). `body` opens the folder once
@@ -150,7 +151,15 @@ export type OpenRun = (kind: RunKind, config: unknown, seed: number, name?: stri
  */
 export async function inRunFolder<T>(out: string | undefined, body: (open: OpenRun) => Promise<T>): Promise<T> {
   let store: RunStore | null = null;
-  const open: OpenRun = (kind, config, seed, name) => (store = out ? RunStore.create(out, kind, config, seed, name) : null);
+  const open: OpenRun = (kind, config, seed, name, continueUnfinished) => {
+    if (!out) return (store = null);
+    if (continueUnfinished && existsSync(join(out, 'run.json'))) {
+      const rec = RunStore.readRecord(out);
+      if (rec.kind !== kind) throw new LosstopoError({ code: 'run_error', file: out }, `holds a ${rec.kind} run, not a ${kind} run`);
+      return (store = RunStore.reopen(out, Number.MAX_SAFE_INTEGER));
+    }
+    return (store = RunStore.create(out, kind, config, seed, name));
+  };
   // `store` is assigned inside `open`, which the compiler's narrowing does not see.
   const opened = (): RunStore | null => store;
   try {
