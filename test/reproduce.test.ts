@@ -4,6 +4,11 @@ import { demoPlan, figureIds, plan, scales, type Step } from '../src/reproduce/p
 import { resolveTrainConfig } from '../src/train/config.js';
 import { resolveCompare } from '../src/experiments/compare.js';
 import { resolveRangeTest } from '../src/experiments/range-test.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readCaffeLog } from '../src/caffe/log.js';
+import { isCaffeRangeTest } from '../src/report/figures.js';
 
 /** Iterations at which a step's run writes checkpoints (every snapshot, and the end). */
 function checkpointsOf(step: Step): Map<string, Set<number>> {
@@ -52,4 +57,17 @@ test('the cpu scale keeps the paper\'s shapes: one CLR cycle is shorter than the
   assert.ok(step.clr.iters <= step.baseline.iters / 2, 'one cycle has at most half the baseline iterations');
   assert.deepEqual([...step.baseline.stepvalue].sort((a, b) => a - b), step.baseline.stepvalue);
   assert.ok(step.baseline.stepvalue.every((v) => v < step.baseline.iters));
+});
+
+const authorsLogs = fileURLToPath(new URL('../../shared/reference/caffe-logs', import.meta.url));
+test('every authors\' log a figure overlays exists, and a range-test figure overlays only range tests', { skip: existsSync(authorsLogs) ? false : `the authors' logs are not at ${authorsLogs}` }, () => {
+  for (const scale of scales) {
+    for (const p of plan(scale, figureIds, '/data')) {
+      for (const f of p.overlays) {
+        const file = join(authorsLogs, f);
+        assert.ok(existsSync(file), `${scale} ${p.id}: ${f} exists`);
+        if (p.id === 'fig1b') assert.ok(isCaffeRangeTest(readCaffeLog(file).log.solver), `${f} is a range test`);
+      }
+    }
+  }
 });

@@ -76,7 +76,7 @@ function settings(scale: Scale, dataDir?: string): ScaleSettings {
       common: { ...cifar, model: 'resnet20', batch: 128, testSize: 2000, threads: 2 }, kStandard: 0.02, kClr: 0.04,
       superConvergence: { clr: 2000, baseline: 4000 }, rangeModels: ['resnet20'],
       rangeIters: 1500, evalEvery: 50, evalSize: 1000, interpTrain: 2000, interpTest: 2000, target: 0.8,
-      overlays: { fig1b: ['range2Res20Fig4b.log'] },
+      overlays: { fig1b: ['range2Res20Fig4b.log', 'range2Res110Fig4b.log'] },
     };
   }
   return {
