@@ -141,9 +141,11 @@ export function plan(scale: Scale, figures: readonly FigureId[], dataDir?: strin
     fig3b: {
       id: 'fig3b', title: 'Interpolation between the solutions at the ends of two CLR cycles',
       expect: 'A loss peak between the two solutions; the test-loss minima offset from alpha 0 and 1 towards the centre.',
-      steps: [clr035, { kind: 'interpolate', dir: 'fig3b', from: { run: 'fig2a/clr-0.1-0.35', iter: it(s.kClr, 20_000) }, to: { run: 'fig2a/clr-0.1-0.35', iter: it(s.kClr, 40_000) },
-        alphas: { start: -0.5, stop: 1.5, step: 0.05 }, trainSize: s.interpTrain, testSize: s.interpTest }],
-      report: ['fig3b'], overlays: s.overlays.fig3b ?? [],
+      // The paper's pair (ends of cycles 1 and 2), and the last two cycle ends (3 and 4), by then further trained.
+      steps: [clr035, ...([['fig3b', 20_000, 40_000], ['fig3b-cycles-3-4', 60_000, 80_000]] as const).map(([dir, a, b]): Step => ({
+        kind: 'interpolate', dir, from: { run: 'fig2a/clr-0.1-0.35', iter: it(s.kClr, a) }, to: { run: 'fig2a/clr-0.1-0.35', iter: it(s.kClr, b) },
+        alphas: { start: -0.5, stop: 1.5, step: 0.05 }, trainSize: s.interpTrain, testSize: s.interpTest }))],
+      report: ['fig3b', 'fig3b-cycles-3-4'], overlays: s.overlays.fig3b ?? [],
     },
   };
   return figures.map((f) => all[f]);
