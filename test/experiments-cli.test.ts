@@ -1,13 +1,15 @@
 /**
  * The experiment commands as a user runs them (tiny MNIST runs): range-test with --models (one
- * test per depth) and with --stop-on-divergence, and compare with a one-cycle arm.
+ * test per depth) and with --stop-on-divergence, and compare with a one-cycle arm; both continue
+ * with --resume after a kill, to the results of an uninterrupted run.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './helpers/cli.js';
+import { RunStore } from '../src/train/runstore.js';
 
 const tiny = ['--dataset', 'mnist', '--width-mult', '0.5', '--train-size', '500', '--batch', '16', '--quiet'];
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'losstopo-expcli-'));
@@ -52,5 +54,54 @@ test('compare --clr-policy one_cycle: both arms train, the one-cycle arm follows
     assert.ok(Math.abs(peak - 0.5) < 0.05, `one-cycle peaks near max LR: ${peak}`);
     assert.ok(lrs[0]! < peak / 5 && lrs[lrs.length - 1]! < lrs[0]!, `starts low, ends lower: ${lrs[0]} .. ${lrs[lrs.length - 1]}`);
     assert.ok(existsSync(join(dir, 'baseline', 'run.json')));
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+/** What a kill after the checkpoint at `keep` leaves: later checkpoints gone, the run marked running. */
+function killAfter(dir: string, keep: number): void {
+  const ck = join(dir, 'checkpoints');
+  for (const f of readdirSync(ck)) if (Number(/^iter-(\d+)/.exec(f)?.[1]) > keep) rmSync(join(ck, f), { recursive: true });
+  RunStore.reopen(dir, Number.MAX_SAFE_INTEGER).close();
+}
+
+test('range-test --resume: a test killed after its checkpoint continues to the same points; a changed flag or an ended test is refused', () => {
+  const dir = tmp();
+  try {
+    const args = ['range-test', ...tiny, '--model', 'resnet8', '--iters', '20', '--eval-every', '5', '--eval-size', '100'];
+    const rt = join(dir, 'rt');
+    assert.equal(cli([...args, '--out', rt]).code, 0);
+    const before = readFileSync(join(rt, 'range-test.json'), 'utf8');
+    assert.ok(existsSync(join(rt, 'checkpoints')) && readdirSync(join(rt, 'checkpoints')).some((f) => f.startsWith('iter-8')), 'checkpoints every fifth of the sweep by default');
+    const ended = cli([...args, '--resume', rt]);
+    assert.equal(ended.code, 2);
+    assert.match(ended.stderr, /--resume.*ended \(completed\)/);
+    killAfter(rt, 8);
+    const changed = cli([...args, '--max-lr', '2', '--resume', rt]);
+    assert.notEqual(changed.code, 0);
+    assert.match(changed.stderr, /run\.json.*schedule.*differs/);
+    const r = cli([...args, '--resume', rt]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(join(rt, 'range-test.json'), 'utf8'), before);
+    assert.equal(RunStore.readRecord(rt).status, 'completed');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('compare --resume: a baseline killed after its checkpoint continues (the CLR arm kept) to the same compare.json; other settings are refused', () => {
+  const dir = tmp();
+  try {
+    const args = ['compare', ...tiny, '--model', 'resnet8', '--clr-stepsize', '10', '--clr-iters', '20', '--baseline-lr', '0.1', '--baseline-stepvalue', '20,30',
+      '--baseline-iters', '40', '--test-interval', '10', '--test-size', '200', '--target', '0.3'];
+    assert.equal(cli([...args, '--out', dir]).code, 0);
+    const before = readFileSync(join(dir, 'compare.json'), 'utf8');
+    killAfter(join(dir, 'baseline'), 20);
+    RunStore.reopen(dir, Number.MAX_SAFE_INTEGER).close();
+    const changed = cli([...args, '--baseline-iters', '50', '--resume', dir]);
+    assert.notEqual(changed.code, 0);
+    assert.match(changed.stderr, /run\.json.*baseline\.maxIter.*differs/);
+    assert.equal(RunStore.readRecord(dir).status, 'running', 'a refused continuation leaves the run as it was');
+    const r = cli([...args, '--resume', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(join(dir, 'compare.json'), 'utf8'), before);
+    assert.match(cli([...args, '--resume', join(dir, 'nothing')]).stderr, /--resume.*run\.json is missing/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });

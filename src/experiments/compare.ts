@@ -116,11 +116,25 @@ function testCurve(dir: string): [number, number, number][] {
   return readMetrics(dir).flatMap((r) => ('split' in r && r.split === 'test' ? [[r.iter, r.accuracy, r.loss] as [number, number, number]] : []));
 }
 
+/** A continued comparison must be the one started in `dir`: the first setting that differs is named. */
+function sameConfig(dir: string, now: { clr: TrainConfig; baseline: TrainConfig; target: number }): void {
+  const was = RunStore.readRecord(dir).config as Record<string, unknown>;
+  for (const arm of ['clr', 'baseline'] as const) {
+    const a = (was[arm] ?? {}) as Record<string, unknown>, b = now[arm] as unknown as Record<string, unknown>;
+    const k = Object.keys({ ...a, ...b }).find((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]));
+    if (k) throw new LosstopoError({ code: 'run_error', file: `${dir}/run.json`, path: `${arm}.${k}` }, 'differs from the comparison being continued (use the same settings as its start)');
+  }
+  if (was.target !== now.target) throw new LosstopoError({ code: 'run_error', file: `${dir}/run.json`, path: 'target' }, 'differs from the comparison being continued (use the same settings as its start)');
+}
+
 export async function runCompare(c: CompareConfig, o: CompareRunOptions = {}): Promise<CompareResult> {
   const r = resolveCompare(c);
   const data = await prepareData(dataConfigOf(r.clr));
   return inRunFolder(o.out, async (open) => {
-    const store = open('compare', { clr: r.clr, baseline: r.baseline, target: r.target }, r.clr.seed, String(c.train.name ?? 'compare'), o.continueUnfinished);
+    const config = { clr: r.clr, baseline: r.baseline, target: r.target };
+    // Checked before reopening, so a refused continuation leaves the run as it was.
+    if (o.out && o.continueUnfinished && existsSync(join(o.out, 'run.json'))) sameConfig(o.out, config);
+    const store = open('compare', config, r.clr.seed, String(c.train.name ?? 'compare'), o.continueUnfinished);
     const arm = async (name: 'clr' | 'baseline', cfg: TrainConfig): Promise<ArmResult> => {
       const dir = store ? join(store.dir, name) : null;
       const prior = dir && o.continueUnfinished && existsSync(join(dir, 'run.json')) ? RunStore.readRecord(dir) : null;

@@ -4,6 +4,9 @@
  * (kind 'compare') and OUT/compare.json. Reports final and best test accuracy and the iterations
  * to reach --target for each. Exit codes: 0 both completed, 2 bad input, 3 a run diverged.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LosstopoError } from '../../errors.js';
 import { scheduleOptions } from '../../schedules/index.js';
 import { trainKeys } from '../../train/config.js';
 import { progressHook } from '../../train/progress-hook.js';
@@ -28,6 +31,7 @@ export const compareOptions = {
   baselineGamma: { type: 'number', min: 0, description: `baseline drop factor (default ${d.baseline.gamma})` },
   baselineIters: { type: 'int', min: 1, description: `baseline run length (default ${d.baseline.iters})` },
   target: { type: 'number', min: 0, max: 1, description: `test accuracy for iterations-to-target (default ${d.target})` },
+  resume: { type: 'string', description: 'continue the interrupted comparison in this folder (the same flags as its start): a completed arm is kept, an interrupted one resumes' },
   out: { type: 'string', description: 'folder to create (default runs/compare-<timestamp>)' },
   quiet: { type: 'boolean', default: false, description: 'no progress bar' },
 } satisfies OptTable;
@@ -51,11 +55,13 @@ const command: Command = {
     const { values, given, help, json } = parseOptions('compare', compareOptions, argv);
     if (help) { io.out(helpText('compare', this.summary, compareOptions)); return 0; }
     const config = compareConfigFromFlags(values as Record<string, unknown>, given as Set<string>);
-    const out = values.out ?? `runs/compare-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const r = await runCompare(config, { out, hooks: (name) => [progressHook(`compare ${name}`, values.quiet)], handleSignals: true });
+    const resume = values.resume;
+    if (resume !== undefined && !existsSync(join(resume, 'run.json'))) throw new LosstopoError({ code: 'invalid_option', path: '--resume', file: resume }, 'holds no comparison (run.json is missing)');
+    const out = resume ?? values.out ?? `runs/compare-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const r = await runCompare(config, { out, hooks: (name) => [progressHook(`compare ${name}`, values.quiet)], handleSignals: true, continueUnfinished: resume !== undefined });
     const pct = (v: number | null): string => (v === null ? 'n/a' : `${(v * 100).toFixed(2)}%`);
     for (const a of [r.clr, r.baseline]) {
-      if (a.status !== 'completed') io.err(`losstopo compare: ${a.name} run ${a.status}: ${a.message ?? ''}`);
+      if (a.status !== 'completed') io.err(`losstopo compare: ${a.name} run ${a.status}: ${a.message ?? ''}${a.status === 'interrupted' ? ` (continue with the same flags and --resume ${out})` : ''}`);
       io.out(`${a.name}: ${a.status}, ${a.iterations} iterations, final ${pct(a.finalTestAccuracy)}, best ${pct(a.bestTestAccuracy)} at ${a.bestTestIter ?? 'n/a'}, ${pct(r.target)} reached at ${a.itersToTarget ?? 'never'}; ${a.runDir}`);
     }
     if (json) io.json(compareDoc(r));

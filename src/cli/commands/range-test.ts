@@ -1,10 +1,14 @@
 /**
  * `losstopo range-test`: the LR range test (Smith 2015; Smith & Topin 2017 Fig. 1b) into a run
  * folder (kind 'range-test') with range-test.json (points and suggested LRs). `--models a,b,c`
- * runs one test per model into OUT/<model>. Exit codes: 0 completed (also when stopped by
+ * runs one test per model into OUT/<model>. A test checkpoints every fifth of its sweep, so a killed one
+ * continues with `--resume DIR` and the same flags. Exit codes: 0 completed (also when stopped by
  * --stop-on-divergence), 2 bad input, 3 diverged (NaN/inf loss; the result is still written).
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { LosstopoError } from '../../errors.js';
+import { RunStore } from '../../train/runstore.js';
 import { scheduleOptions } from '../../schedules/index.js';
 import { trainKeys } from '../../train/config.js';
 import { progressHook } from '../../train/progress-hook.js';
@@ -28,6 +32,8 @@ export const rangeTestOptions = {
   stopOnDivergence: { type: 'boolean', description: `stop when the smoothed loss exceeds ${d.divergeFactor}x its minimum (fastai; default off)` },
   divergeFactor: { type: 'number', min: 1, description: `factor of the divergence rule (default ${d.divergeFactor})` },
   beta: { type: 'number', min: 0, description: `smoothing of the training loss (default ${d.beta})` },
+  snapshot: { type: 'int', min: 0, description: 'checkpoint every K iterations, for --resume (default: every fifth of the sweep; 0: only at the end)' },
+  resume: { type: 'string', description: 'continue the interrupted test in this folder (the same flags as its start; with --models, the parent folder)' },
   out: { type: 'string', description: 'run folder to create (default runs/range-test-<timestamp>)' },
   quiet: { type: 'boolean', default: false, description: 'no progress bar' },
 } satisfies OptTable;
@@ -41,9 +47,10 @@ export function rangeTestConfigFromFlags(values: Record<string, unknown>, given:
     if (k in trainPart) throw new LosstopoError({ code: 'invalid_config', path: k, ...(values.config ? { file: values.config as string } : {}) }, 'is set by the range test (use --min-lr/--max-lr/--iters/--mode/--eval-every/--eval-size)');
   }
   const c: RangeTestConfig = { train: trainPart };
-  for (const k of ['minLr', 'maxLr', 'iters', 'mode', 'evalEvery', 'evalSize', 'stopOnDivergence', 'divergeFactor', 'beta'] as const) {
+  for (const k of ['minLr', 'maxLr', 'iters', 'mode', 'evalEvery', 'evalSize', 'stopOnDivergence', 'divergeFactor', 'beta', 'snapshot'] as const) {
     if (values[k] !== undefined) (c as unknown as Record<string, unknown>)[k] = values[k];
   }
+  c.snapshot ??= Math.max(1, Math.round((c.iters ?? d.iters) / 5));
   return c;
 }
 
@@ -57,6 +64,17 @@ export function summaryOf(r: RangeTestResult): Record<string, unknown> {
   };
 }
 
+/** `--resume DIR` must name a started test (or, with --models, a folder of them) that has not finished. */
+function resumable(dir: string, multi: boolean): void {
+  if (multi) {
+    if (!existsSync(dir)) throw new LosstopoError({ code: 'invalid_option', path: '--resume', file: dir }, 'does not exist');
+    return;
+  }
+  if (!existsSync(join(dir, 'run.json'))) throw new LosstopoError({ code: 'invalid_option', path: '--resume', file: dir }, 'holds no run (run.json is missing)');
+  const { status } = RunStore.readRecord(dir);
+  if (status === 'completed' || status === 'diverged') throw new LosstopoError({ code: 'invalid_option', path: '--resume', file: dir }, `holds a test that ended (${status}); nothing to continue`);
+}
+
 const command: Command = {
   summary: 'LR range test: sweep the LR, log losses and test accuracy, suggest CLR/one-cycle bounds',
   async run(argv, io) {
@@ -65,12 +83,15 @@ const command: Command = {
     const config = rangeTestConfigFromFlags(values as Record<string, unknown>, given as Set<string>);
     const models = (values.models as string[] | undefined) ?? [String(config.train.model ?? 'resnet20')];
     const multi = values.models !== undefined;
-    const out = values.out ?? `runs/range-test-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const resume = values.resume;
+    if (resume !== undefined) resumable(resume, multi);
+    const out = resume ?? values.out ?? `runs/range-test-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const o = { hooks: [progressHook('range-test', values.quiet)], handleSignals: true };
     const results = multi
-      ? await runRangeTests(models, config, { out, hooks: [progressHook('range-test', values.quiet)], handleSignals: true })
-      : [await runRangeTest(config, { out, hooks: [progressHook('range-test', values.quiet)], handleSignals: true })];
+      ? await runRangeTests(models, config, { ...o, out, continueUnfinished: resume !== undefined })
+      : [await runRangeTest(config, { ...o, ...(resume !== undefined ? { resume } : { out }) })];
     for (const r of results) {
-      if (r.status !== 'completed') io.err(`losstopo range-test: ${r.config.model} ${r.status}: ${r.message ?? ''} (result kept in ${r.runDir})`);
+      if (r.status !== 'completed') io.err(`losstopo range-test: ${r.config.model} ${r.status}: ${r.message ?? ''} (result kept in ${r.runDir}${r.status === 'interrupted' ? '; continue with the same flags and --resume' : ''})`);
       const s = r.suggestions;
       const f = (x: { lr: number } | null): string => (x ? x.lr.toPrecision(3) : 'n/a');
       io.out(`${r.config.model}: ${r.status}${r.stopReason ? ` (${r.stopReason})` : ''}; CLR base ${f(s.baseLr)} max ${f(s.maxLr)} (base alt ${f(s.baseLrFromMax)}), one-cycle max ${f(s.oneCycleMaxLr)}, valley ${f(s.valley)}, steepest ${f(s.steepest)}; ${r.runDir}/range-test.json`);
