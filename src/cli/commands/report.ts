@@ -69,7 +69,7 @@ const command: Command = {
       return 0;
     }
     io.out(`report: ${res.index}`);
-    io.out(`  ${res.runs.length} run${res.runs.length === 1 ? '' : 's'}, ${res.figures.length / 2} figures (SVG and PNG) in ${res.out}`);
+    io.out(`  ${res.runs.length} run${res.runs.length === 1 ? '' : 's'}, ${res.figures.length / 2} figure${res.figures.length === 2 ? '' : 's'} (SVG and PNG) in ${res.out}`);
     return 0;
   },
 };
