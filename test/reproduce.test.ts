@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { demoPlan, figureIds, plan, scales, type Step } from '../src/reproduce/presets.js';
 import { resolveTrainConfig } from '../src/train/config.js';
+import { scheduleFromConfig } from '../src/schedules/index.js';
 import { resolveCompare } from '../src/experiments/compare.js';
 import { resolveRangeTest } from '../src/experiments/range-test.js';
 import { existsSync } from 'node:fs';
@@ -57,6 +58,18 @@ test('the cpu scale keeps the paper\'s shapes: one CLR cycle is shorter than the
   assert.ok(step.clr.iters <= step.baseline.iters / 2, 'one cycle has at most half the baseline iterations');
   assert.deepEqual([...step.baseline.stepvalue].sort((a, b) => a - b), step.baseline.stepvalue);
   assert.ok(step.baseline.stepvalue.every((v) => v < step.baseline.iters));
+  // The annealed arm: the same cycle (0.1 -> 1.0 -> 0.1) in 90% of the CLR iterations, then down to 1e-4.
+  const annealed = fig2b!.steps[1]!;
+  assert.equal(annealed.kind, 'train');
+  if (annealed.kind !== 'train') return;
+  const c = resolveTrainConfig(annealed.config);
+  assert.equal(c.maxIter, step.clr.iters);
+  const sched = scheduleFromConfig(c.schedule);
+  const lr = (i: number): number => sched(i).lr;
+  const n = step.clr.iters;
+  assert.ok(Math.abs(lr(0) - 0.1) < 1e-9 && Math.abs(lr(Math.round(0.45 * n)) - 1.0) < 0.01 && Math.abs(lr(Math.round(0.9 * n)) - 0.1) < 0.01, `${lr(0)} ${lr(0.45 * n)} ${lr(0.9 * n)}`);
+  assert.ok(lr(n - 1) <= 1e-4 + 1e-9, `ends annealed: ${lr(n - 1)}`);
+  assert.deepEqual(fig2b!.report, ['fig2b', 'fig2b-annealed']);
 });
 
 const authorsLogs = fileURLToPath(new URL('../../shared/reference/caffe-logs', import.meta.url));
