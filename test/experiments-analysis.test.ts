@@ -100,7 +100,7 @@ test('compare: configurations of both arms and iterations to target', () => {
   assert.equal(r.baseline.maxIter, 300);
   const oc = resolveCompare({ train: { dataset: 'mnist' }, clr: { policy: 'one_cycle', baseLr: 0.1, maxLr: 1, iters: 50 } });
   assert.equal(oc.clr.schedule.policy, 'one_cycle');
-  assert.equal(oc.clr.snapshot, 0);
+  assert.equal(oc.clr.snapshot, 5, 'a one-cycle arm snapshots every tenth of its run');
   assert.equal(itersToTarget([[0, 0.1, 2], [10, 0.5, 1], [20, 0.9, 0.5]], 0.5), 10);
   assert.equal(itersToTarget([[0, 0.1, 2]], 0.5), null);
 });

@@ -54,6 +54,8 @@ test('compare --clr-policy one_cycle: both arms train, the one-cycle arm follows
     assert.ok(Math.abs(peak - 0.5) < 0.05, `one-cycle peaks near max LR: ${peak}`);
     assert.ok(lrs[0]! < peak / 5 && lrs[lrs.length - 1]! < lrs[0]!, `starts low, ends lower: ${lrs[0]} .. ${lrs[lrs.length - 1]}`);
     assert.ok(existsSync(join(dir, 'baseline', 'run.json')));
+    const ck = readdirSync(join(dir, 'clr', 'checkpoints')).filter((f) => !f.includes('.state.')).map((f) => Number(/^iter-(\d+)/.exec(f)?.[1])).sort((x, y) => x - y);
+    assert.deepEqual(ck, [2, 4, 6, 8, 10, 12, 14, 16, 18, 20], 'the one-cycle arm snapshots every tenth, so a killed one can resume');
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 

@@ -8,9 +8,9 @@
  *
  * Both runs share the model, data, optimizer and seed; only the schedule and length differ. Each
  * is an ordinary run folder (OUT/clr, OUT/baseline); OUT/run.json (kind 'compare') holds the
- * comparison. The CLR run snapshots at the end of every cycle (every 2 x stepsize; one_cycle: at
- * its end), the checkpoints the interpolation experiment compares; the baseline every tenth of its
- * length. With `continueUnfinished` a killed comparison continues: a completed arm is kept, an
+ * comparison. The CLR run snapshots at the end of every cycle (every 2 x stepsize), the checkpoints
+ * the interpolation experiment compares; a one_cycle run (one cycle) and the baseline every tenth of
+ * their length, so a killed one can resume. With `continueUnfinished` a killed comparison continues: a completed arm is kept, an
  * interrupted one resumes from its latest checkpoint.
  */
 import { join } from 'node:path';
@@ -87,7 +87,7 @@ export function resolveCompare(c: CompareConfig): { clr: TrainConfig; baseline: 
     : { policy: 'triangular', baseLr: k.baseLr, maxLr: k.maxLr, stepsize: k.stepsize };
   const clr = resolveTrainConfig({
     ...c.train, name: `${String(c.train.name ?? 'compare')}-clr`, schedule: clrSchedule, maxIter: k.iters,
-    snapshot: k.policy === 'one_cycle' ? 0 : 2 * k.stepsize,
+    snapshot: k.policy === 'one_cycle' ? Math.max(1, Math.round(k.iters / 10)) : 2 * k.stepsize,
   }, 'compare --clr-*');
   const baseline = resolveTrainConfig({
     ...c.train, name: `${String(c.train.name ?? 'compare')}-baseline`, schedule: { policy: 'multistep', baseLr: b.lr, stepvalue: b.stepvalue, gamma: b.gamma }, maxIter: b.iters,
