@@ -10,10 +10,11 @@
  * is an ordinary run folder (OUT/clr, OUT/baseline); OUT/run.json (kind 'compare') holds the
  * comparison. The CLR run snapshots at the end of every cycle (every 2 x stepsize), the checkpoints
  * the interpolation experiment compares; a one_cycle run (one cycle) and the baseline every tenth of
- * their length, so a killed one can resume. With `continueUnfinished` a killed comparison continues: a completed arm is kept, an
- * interrupted one resumes from its latest checkpoint.
+ * their length. With `continueUnfinished` a killed comparison continues: a completed arm is kept,
+ * an interrupted one resumes from its latest checkpoint.
  */
 import { join } from 'node:path';
+import { firstDifference } from '../util/difference.js';
 import { prepareData } from '../data/index.js';
 import { dataConfigOf, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { train, type TrainResult } from '../train/trainer.js';
@@ -78,6 +79,9 @@ export interface ArmResult {
 export interface CompareResult { target: number; clr: ArmResult; baseline: ArmResult; config: { clr: TrainConfig; baseline: TrainConfig }; outDir: string | null }
 
 // --- configurations ------------------------------------------------------------------------------
+/** Snapshot interval for a run that has no cycle ends to snapshot at: a tenth of it, so a kill loses little. */
+const tenth = (iters: number): number => Math.max(1, Math.round(iters / 10));
+
 export function resolveCompare(c: CompareConfig): { clr: TrainConfig; baseline: TrainConfig; target: number } {
   const d = compareDefaults;
   const k = { ...d.clr, ...c.clr };
@@ -87,11 +91,11 @@ export function resolveCompare(c: CompareConfig): { clr: TrainConfig; baseline: 
     : { policy: 'triangular', baseLr: k.baseLr, maxLr: k.maxLr, stepsize: k.stepsize };
   const clr = resolveTrainConfig({
     ...c.train, name: `${String(c.train.name ?? 'compare')}-clr`, schedule: clrSchedule, maxIter: k.iters,
-    snapshot: k.policy === 'one_cycle' ? Math.max(1, Math.round(k.iters / 10)) : 2 * k.stepsize,
+    snapshot: k.policy === 'one_cycle' ? tenth(k.iters) : 2 * k.stepsize,
   }, 'compare --clr-*');
   const baseline = resolveTrainConfig({
     ...c.train, name: `${String(c.train.name ?? 'compare')}-baseline`, schedule: { policy: 'multistep', baseLr: b.lr, stepvalue: b.stepvalue, gamma: b.gamma }, maxIter: b.iters,
-    snapshot: Math.max(1, Math.round(b.iters / 10)),
+    snapshot: tenth(b.iters),
   }, 'compare --baseline-*');
   return { clr, baseline, target: c.target ?? d.target };
 }
@@ -118,13 +122,8 @@ function testCurve(dir: string): [number, number, number][] {
 
 /** A continued comparison must be the one started in `dir`: the first setting that differs is named. */
 function sameConfig(dir: string, now: { clr: TrainConfig; baseline: TrainConfig; target: number }): void {
-  const was = RunStore.readRecord(dir).config as Record<string, unknown>;
-  for (const arm of ['clr', 'baseline'] as const) {
-    const a = (was[arm] ?? {}) as Record<string, unknown>, b = now[arm] as unknown as Record<string, unknown>;
-    const k = Object.keys({ ...a, ...b }).find((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]));
-    if (k) throw new LosstopoError({ code: 'run_error', file: `${dir}/run.json`, path: `${arm}.${k}` }, 'differs from the comparison being continued (use the same settings as its start)');
-  }
-  if (was.target !== now.target) throw new LosstopoError({ code: 'run_error', file: `${dir}/run.json`, path: 'target' }, 'differs from the comparison being continued (use the same settings as its start)');
+  const path = firstDifference(RunStore.readRecord(dir).config, now, 2);
+  if (path !== undefined) throw new LosstopoError({ code: 'run_error', file: `${dir}/run.json`, path }, 'differs from the comparison being continued (use the same settings as its start)');
 }
 
 export async function runCompare(c: CompareConfig, o: CompareRunOptions = {}): Promise<CompareResult> {

@@ -27,6 +27,7 @@ import type { Hooks, StepLog } from '../train/hooks.js';
 import { prepareData, type PreparedData } from '../data/index.js';
 import { LosstopoError } from '../errors.js';
 import { writeFileAtomic } from '../train/atomic.js';
+import { firstDifference } from '../util/difference.js';
 
 // --- defaults ------------------------------------------------------------------------------------
 export const rangeTestDefaults = Object.freeze({
@@ -277,9 +278,7 @@ export type RangeTestRunOptions = Pick<TrainOptions, 'out' | 'resume' | 'hooks' 
 function replayBeforeResume(dir: string, cfg: TrainConfig, hook: Hooks): number {
   const rec = RunStore.readRecord(dir);
   if (rec.kind !== 'range-test') throw new LosstopoError({ code: 'run_error', file: dir }, `holds a ${rec.kind} run, not a range test`);
-  const was = resolveTrainConfig(rec.config as Record<string, unknown>, `${dir}/run.json`) as unknown as Record<string, unknown>;
-  const now = cfg as unknown as Record<string, unknown>;
-  const changed = Object.keys({ ...was, ...now }).find((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
+  const changed = firstDifference(resolveTrainConfig(rec.config as Record<string, unknown>, `${dir}/run.json`), cfg, 1);
   if (changed) throw new LosstopoError({ code: 'run_error', file: `${dir}/run.json`, path: changed }, 'differs from the range test being resumed (a resume must use the same configuration)');
   const startIter = listCheckpoints(join(dir, 'checkpoints'), true).at(-1);
   if (startIter === undefined) throw new LosstopoError({ code: 'run_error', file: dir }, 'has no complete checkpoint to resume from; remove the folder to run the test again');
